@@ -1,0 +1,3 @@
+from mapdoctor.cli.main import main
+
+raise SystemExit(main())
