@@ -1,0 +1,1 @@
+"""Analysis: from the model to findings (classification, attribution, verdict, timelines)."""

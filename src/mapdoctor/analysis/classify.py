@@ -1,0 +1,80 @@
+"""Classify stacks with a FrameTable and find the user frame each cost is attributed to."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mapdoctor.analysis.frametable import Cost, FrameTable, Rule
+from mapdoctor.analysis.usercode import is_std_function, is_user_function
+from mapdoctor.model.stack import Frame
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    cost: Cost
+    #: For a GC assist, the category it interrupted (what the assist is charged to).
+    charged_to: Cost
+    #: The first user frame below the runtime frames (the line to blame), if any.
+    site: Frame | None
+    #: The runtime function that decided the category (e.g. ``runtime.hashGrow``).
+    decided_by: str
+
+
+class StackClassifier:
+    """Applies one FrameTable; rule lookups are cached per function name."""
+
+    def __init__(self, table: FrameTable) -> None:
+        self.table = table
+        self._exact: dict[str, tuple[Rule, ...]] = {}
+        self._prefix: list[tuple[str, Rule]] = []
+        for rule in table.rows:
+            if rule.pattern.endswith("*"):
+                self._prefix.append((rule.pattern[:-1], rule))
+            else:
+                self._exact.setdefault(rule.pattern, ())
+                self._exact[rule.pattern] += (rule,)
+        self._cache: dict[str, tuple[Rule, ...]] = {}
+
+    def rules_for(self, function: str) -> tuple[Rule, ...]:
+        found = self._cache.get(function)
+        if found is None:
+            found = self._exact.get(function, ()) + tuple(
+                r for p, r in self._prefix if function.startswith(p)
+            )
+            self._cache[function] = found
+        return found
+
+    def classify(self, stack: Sequence[Frame]) -> Classified:
+        """``stack`` is leaf first."""
+        cost = Cost.USER
+        charged = Cost.USER
+        decided = ""
+        for frame in reversed(stack):
+            for rule in self.rules_for(frame.function):
+                if rule.within is None or cost in rule.within:
+                    if rule.cost is Cost.GC_ASSIST and cost is not Cost.GC_ASSIST:
+                        charged = cost
+                    cost = rule.cost
+                    decided = frame.function
+                    break
+        if cost is not Cost.GC_ASSIST:
+            charged = cost
+        return Classified(cost, charged, user_site(stack), decided)
+
+
+def user_site(stack: Sequence[Frame]) -> Frame | None:
+    """The first (leaf-most) frame in user code; else the first non-runtime std frame."""
+    fallback: Frame | None = None
+    for frame in stack:
+        if is_user_function(frame.function):
+            return frame
+        if fallback is None and frame.function and not _is_runtime(frame.function):
+            fallback = frame
+    return fallback
+
+
+def _is_runtime(function: str) -> bool:
+    return is_std_function(function) and (
+        function.startswith(("runtime.", "internal/", "runtime/internal/", "sync.", "syscall."))
+    )

@@ -1,0 +1,110 @@
+"""Sum a set of weighted stacks into costs per category and per user site."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from mapdoctor.analysis.classify import Classified, StackClassifier
+from mapdoctor.analysis.frametable import Cost
+from mapdoctor.model.profile import Location, Profile
+from mapdoctor.model.stack import Frame
+
+#: (function, file, line) of a user frame.
+SiteKey = tuple[str, str, int]
+
+
+def site_key(frame: Frame | None) -> SiteKey:
+    if frame is None:
+        return ("(runtime)", "", 0)
+    return (frame.function, frame.file, frame.line)
+
+
+@dataclass(slots=True)
+class CostBreakdown:
+    """Where one measure (CPU time, lock delay, ...) went."""
+
+    source: str
+    unit: str
+    total: float = 0.0
+    samples: int = 0
+    duration_ns: int = 0
+    by_cost: Counter[Cost] = field(default_factory=Counter)
+    by_site: defaultdict[Cost, Counter[SiteKey]] = field(default_factory=lambda: defaultdict(Counter))
+    #: GC assist time by the category the assist interrupted.
+    assist_charged_to: Counter[Cost] = field(default_factory=Counter)
+    assist_by_site: Counter[SiteKey] = field(default_factory=Counter)
+    decided_by: defaultdict[Cost, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+
+    def add(self, c: Classified, weight: float) -> None:
+        self.total += weight
+        self.samples += 1
+        self.by_cost[c.cost] += weight
+        key = site_key(c.site)
+        self.by_site[c.cost][key] += weight
+        if c.decided_by:
+            self.decided_by[c.cost][c.decided_by] += weight
+        if c.cost is Cost.GC_ASSIST:
+            self.assist_charged_to[c.charged_to] += weight
+            self.assist_by_site[key] += weight
+
+    def merge(self, other: CostBreakdown) -> None:
+        self.total += other.total
+        self.samples += other.samples
+        self.duration_ns += other.duration_ns
+        self.by_cost.update(other.by_cost)
+        for cost, sites in other.by_site.items():
+            self.by_site[cost].update(sites)
+        self.assist_charged_to.update(other.assist_charged_to)
+        self.assist_by_site.update(other.assist_by_site)
+        for cost, names in other.decided_by.items():
+            self.decided_by[cost].update(names)
+
+    def share(self, cost: Cost) -> float:
+        return self.by_cost[cost] / self.total if self.total else 0.0
+
+    def top_sites(self, cost: Cost, n: int = 5) -> list[tuple[SiteKey, float]]:
+        return self.by_site[cost].most_common(n)
+
+
+def profile_breakdown(
+    profile: Profile, value_index: int, classifier: StackClassifier, source: str, unit: str
+) -> CostBreakdown:
+    """Classify every sample of ``profile`` by its stack, weighted by one of its values."""
+    out = CostBreakdown(source=source, unit=unit, duration_ns=profile.duration_nanos)
+    frames_of: dict[int, tuple[Frame, ...]] = {}
+    by_stack: dict[tuple[int, ...], Classified] = {}
+
+    def frames(loc: Location) -> tuple[Frame, ...]:
+        got = frames_of.get(loc.id)
+        if got is None:
+            got = frames_of[loc.id] = loc.frames()
+        return got
+
+    for sample in profile.samples:
+        weight = sample.values[value_index]
+        if not weight:
+            continue
+        key = tuple(loc.id for loc in sample.locations)
+        c = by_stack.get(key)
+        if c is None:
+            stack = [f for loc in sample.locations for f in frames(loc)]
+            c = by_stack[key] = classifier.classify(stack)
+        out.add(c, float(weight))
+    return out
+
+
+def stacks_breakdown(
+    stacks: Iterable[tuple[Sequence[Frame], float]], classifier: StackClassifier, source: str, unit: str
+) -> CostBreakdown:
+    """Same for stacks from elsewhere (execution-trace CPU samples, goroutine dumps)."""
+    out = CostBreakdown(source=source, unit=unit)
+    cache: dict[tuple[Frame, ...], Classified] = {}
+    for stack, weight in stacks:
+        key = tuple(stack)
+        c = cache.get(key)
+        if c is None:
+            c = cache[key] = classifier.classify(key)
+        out.add(c, weight)
+    return out

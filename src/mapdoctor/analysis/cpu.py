@@ -1,0 +1,33 @@
+"""CPU evidence: classify every CPU sample (profiles, or a trace's samples when no profile)."""
+
+from __future__ import annotations
+
+from mapdoctor.analysis.classify import StackClassifier
+from mapdoctor.analysis.costs import CostBreakdown, profile_breakdown
+from mapdoctor.formats.detect import InputKind, LoadedInput
+
+
+def cpu_from_profiles(inputs: list[LoadedInput], classifier: StackClassifier) -> CostBreakdown | None:
+    total: CostBreakdown | None = None
+    for item in inputs:
+        if item.kind is not InputKind.CPU or item.profile is None:
+            continue
+        prof = item.profile
+        idx = prof.value_index("cpu")
+        if idx is None:
+            idx = prof.value_index("samples")
+        if idx is None:
+            continue
+        unit = prof.sample_types[idx].unit
+        part = profile_breakdown(prof, idx, classifier, source=f"CPU profile {item.path}", unit=unit)
+        if unit == "count" and prof.period:
+            # Sample counts: weight by the sampling period to get nanoseconds.
+            for cost in list(part.by_cost):
+                part.by_cost[cost] *= prof.period
+            part.total *= prof.period
+        if total is None:
+            total = part
+        else:
+            total.merge(part)
+            total.source = "CPU profiles"
+    return total

@@ -1,0 +1,74 @@
+"""What the analysis concludes: the verdict and its causes (the JSON contract's shape).
+
+Reports render these objects; they never recompute anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    MAP_GROWTH = "map_growth"
+    NOT_MAP_GROWTH = "not_map_growth"
+    INCONCLUSIVE = "inconclusive"
+
+
+class CauseKind(StrEnum):
+    MAP_GROWTH = "map_growth"
+    SLICE_GROWTH = "slice_growth"
+    SYNC_MAP = "sync_map"
+    LOCK_CONTENTION = "lock_contention"
+    GC_PRESSURE = "gc_pressure"
+    CONCURRENT_MAP_WRITES = "concurrent_map_writes"
+
+
+@dataclass(slots=True)
+class Site:
+    """A place in the user's code that a cost is attributed to."""
+
+    function: str
+    file: str
+    line: int
+    share: float  # of the cause's measure (CPU, delay, bytes...), 0..1
+    advice: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Cause:
+    kind: CauseKind
+    score: float  # 0..1, comparable across causes: the share of the service's time it costs
+    evidence: list[str] = field(default_factory=list)
+    sites: list[Site] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class GoInfo:
+    version: str | None = None  # "go1.27.3"
+    maps: str | None = None  # "swiss" | "classic"
+    evidence: str = ""
+    range: str | None = None  # "go1.24-go1.27" when only a range can be told
+
+
+@dataclass(slots=True)
+class InputSummary:
+    path: str
+    kind: str
+    note: str = ""
+
+
+@dataclass(slots=True)
+class Diagnosis:
+    verdict: Verdict
+    summary: str
+    confidence: str  # "high" | "medium" | "low"
+    go: GoInfo
+    shares: dict[str, float]
+    causes: list[Cause]
+    inputs: list[InputSummary]
+    notes: list[str] = field(default_factory=list)
+    partial: bool = False
+    timeline: dict[str, Any] | None = None

@@ -1,0 +1,1 @@
+"""The command line: small command objects, one error boundary in ``main()``."""

@@ -1,0 +1,56 @@
+"""``mapdoctor analyze FILE...``: the verdict from captured files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from mapdoctor.analysis.diagnose import diagnose
+from mapdoctor.cli.command import UsageError
+from mapdoctor.errors import InputError
+from mapdoctor.formats.detect import load_inputs
+from mapdoctor.reports.json_report import write_json
+from mapdoctor.reports.terminal import render
+
+
+class AnalyzeCommand:
+    name = "analyze"
+    help = ("Say whether map growth is what costs a Go program, from captured files: pprof profiles "
+            "(cpu, allocs, heap, mutex, block, goroutine), execution traces, gctrace logs, goroutine "
+            "dumps, crash logs, or a folder of them.")
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("paths", nargs="+", metavar="FILE", type=Path,
+                            help="input files or folders; each file's kind is told from its content")
+        parser.add_argument("--json", metavar="PATH", help="also write the JSON diagnosis to PATH ('-' = stdout)")
+        parser.add_argument("--source", metavar="DIR", type=Path,
+                            help="Go source tree: attach source findings and exact fixes to the sites")
+        parser.add_argument("--no-color", action="store_true", help="plain text output")
+
+    def run(self, args: argparse.Namespace) -> int:
+        if args.source is not None and not args.source.is_dir():
+            raise UsageError(f"--source {args.source}: not a directory")
+        loaded = load_inputs(args.paths)
+        if not loaded.inputs:
+            if not loaded.skipped:
+                raise InputError(str(args.paths[0]), "input", "nothing to analyse")
+            for err in loaded.skipped[:-1]:
+                print(err, file=sys.stderr)
+            raise loaded.skipped[-1]
+        for err in loaded.skipped:
+            print(f"skipped {err}", file=sys.stderr)
+        diagnosis = diagnose(loaded, source_dir=args.source)
+        if args.json == "-":
+            write_json(diagnosis, "-")
+            return 0
+        console = Console(no_color=args.no_color, highlight=False)
+        render(diagnosis, console)
+        if args.json:
+            write_json(diagnosis, args.json)
+        return 0
+
+
+COMMAND = AnalyzeCommand()

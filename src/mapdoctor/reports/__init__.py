@@ -1,0 +1,1 @@
+"""Reports: render a Diagnosis. Every reporter follows :class:`mapdoctor.reports.base.Reporter`."""

@@ -1,0 +1,98 @@
+"""The readable terminal report: verdict first, then causes and sites, then what to do.
+
+Profile contents are untrusted: every string from the inputs goes into ``rich.text.Text``
+objects, never into markup, so a function named ``[red]x`` prints as itself.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from mapdoctor.analysis.findings import Diagnosis, Verdict
+
+_VERDICT_STYLE = {
+    Verdict.MAP_GROWTH: ("MAP GROWTH", "bold white on red"),
+    Verdict.NOT_MAP_GROWTH: ("NOT MAP GROWTH", "bold black on green"),
+    Verdict.INCONCLUSIVE: ("INCONCLUSIVE", "bold black on yellow"),
+}
+
+_CAUSE_TITLE = {
+    "map_growth": "map growth",
+    "slice_growth": "slice growth",
+    "sync_map": "sync.Map churn",
+    "lock_contention": "lock contention",
+    "gc_pressure": "GC pressure",
+    "concurrent_map_writes": "concurrent map writes",
+}
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def render(d: Diagnosis, console: Console) -> None:
+    label, style = _VERDICT_STYLE[d.verdict]
+    head = Text()
+    head.append(f" {label} ", style=style)
+    head.append(f"  confidence: {d.confidence}", style="bold")
+    if d.partial:
+        head.append("  (partial: some inputs missing or incomplete)", style="yellow")
+    console.print(head)
+    console.print(Text(d.summary))
+    go = d.go
+    if go.version or go.maps or go.range:
+        console.print(Text(
+            f"Go: {go.version or go.range or 'unknown version'}, "
+            f"{(go.maps or 'unknown') + ' maps'}" + (f"  ({go.evidence})" if go.evidence else ""),
+            style="dim",
+        ))
+    console.print()
+
+    if d.causes:
+        for n, cause in enumerate(d.causes, 1):
+            title = Text(f"{n}. {_CAUSE_TITLE.get(cause.kind.value, cause.kind.value)}", style="bold")
+            title.append(f"  score {_pct(cause.score)}", style="cyan")
+            console.print(title)
+            for ev in cause.evidence:
+                console.print(Text("   - " + ev))
+            if cause.sites:
+                table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1), pad_edge=False)
+                table.add_column("   share", justify="right")
+                table.add_column("where")
+                table.add_column("function")
+                for s in cause.sites:
+                    where = f"{s.file}:{s.line}" if s.file else "(unknown)"
+                    table.add_row(Text("   " + _pct(s.share)), Text(where, style="bold"), Text(s.function))
+                console.print(table)
+            console.print()
+    else:
+        console.print(Text("No cause stands out: nothing costs the service more than is normal.", style="green"))
+        console.print()
+
+    advice = [(c, s) for c in d.causes for s in c.sites[:1] if s.advice]
+    if advice:
+        console.print(Text("What to do", style="bold underline"))
+        for cause, site in advice:
+            line = Text(" * ")
+            line.append(f"{site.file}:{site.line}", style="bold")
+            line.append(f"  {site.advice}")
+            console.print(line)
+        console.print()
+
+    if d.shares and any(d.shares.values()):
+        parts = [f"{k} {_pct(v)}" for k, v in sorted(d.shares.items(), key=lambda kv: -kv[1]) if v >= 0.005]
+        console.print(Text("CPU by category: " + ", ".join(parts), style="dim"))
+    if d.inputs:
+        console.print(Text("Inputs: " + ", ".join(f"{i.kind} ({i.path})" for i in d.inputs), style="dim"))
+    for note in d.notes:
+        console.print(Text("Note: " + note, style="yellow"))
+
+
+class TerminalReporter:
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console()
+
+    def write(self, diagnosis: Diagnosis) -> None:
+        render(diagnosis, self.console)
