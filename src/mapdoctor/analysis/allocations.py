@@ -84,10 +84,10 @@ def alloc_evidence(inputs: list[LoadedInput]) -> AllocEvidence | None:
     series: list[GrowthSeries] = []
     for site, per_size in sizes.items():
         run = _longest_doubling(sorted(per_size))
-        if len(run) >= MIN_STEPS + 1:
-            b = sum(per_size[s][0] for s in run)
-            o = sum(per_size[s][1] for s in run)
-            series.append(GrowthSeries(site, run, b, o))
+        if len(run) > MIN_STEPS:
+            run_bytes = sum(per_size[s][0] for s in run)
+            run_objects = sum(per_size[s][1] for s in run)
+            series.append(GrowthSeries(site, run, run_bytes, run_objects))
     series.sort(key=lambda g: -g.bytes)
     source = ", ".join(f"{i.kind.value} profile {i.path}" for i in chosen)
     return AllocEvidence(source, duration, total_b, total_o, dict(by_site), series)

@@ -69,7 +69,7 @@ def user_site(stack: Sequence[Frame]) -> Frame | None:
     for frame in stack:
         if is_user_function(frame.function):
             return frame
-        if fallback is None and frame.function and not _is_runtime(frame.function):
+        if fallback is None and "." in frame.function and not _is_runtime(frame.function):
             fallback = frame
     return fallback
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from mapdoctor.analysis.classify import Classified, StackClassifier
 from mapdoctor.analysis.frametable import Cost
@@ -13,6 +14,14 @@ from mapdoctor.model.stack import Frame
 
 #: (function, file, line) of a user frame.
 SiteKey = tuple[str, str, int]
+
+
+def tally() -> defaultdict[Any, float]:
+    return defaultdict(float)
+
+
+def most_common(d: dict[Any, float], n: int) -> list[tuple[Any, float]]:
+    return sorted(d.items(), key=lambda kv: -kv[1])[:n]
 
 
 def site_key(frame: Frame | None) -> SiteKey:
@@ -30,12 +39,12 @@ class CostBreakdown:
     total: float = 0.0
     samples: int = 0
     duration_ns: int = 0
-    by_cost: Counter[Cost] = field(default_factory=Counter)
-    by_site: defaultdict[Cost, Counter[SiteKey]] = field(default_factory=lambda: defaultdict(Counter))
+    by_cost: defaultdict[Cost, float] = field(default_factory=tally)
+    by_site: defaultdict[Cost, defaultdict[SiteKey, float]] = field(default_factory=lambda: defaultdict(tally))
     #: GC assist time by the category the assist interrupted.
-    assist_charged_to: Counter[Cost] = field(default_factory=Counter)
-    assist_by_site: Counter[SiteKey] = field(default_factory=Counter)
-    decided_by: defaultdict[Cost, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    assist_charged_to: defaultdict[Cost, float] = field(default_factory=tally)
+    assist_by_site: defaultdict[SiteKey, float] = field(default_factory=tally)
+    decided_by: defaultdict[Cost, defaultdict[str, float]] = field(default_factory=lambda: defaultdict(tally))
 
     def add(self, c: Classified, weight: float) -> None:
         self.total += weight
@@ -53,19 +62,33 @@ class CostBreakdown:
         self.total += other.total
         self.samples += other.samples
         self.duration_ns += other.duration_ns
-        self.by_cost.update(other.by_cost)
+        _add(self.by_cost, other.by_cost)
         for cost, sites in other.by_site.items():
-            self.by_site[cost].update(sites)
-        self.assist_charged_to.update(other.assist_charged_to)
-        self.assist_by_site.update(other.assist_by_site)
+            _add(self.by_site[cost], sites)
+        _add(self.assist_charged_to, other.assist_charged_to)
+        _add(self.assist_by_site, other.assist_by_site)
         for cost, names in other.decided_by.items():
-            self.decided_by[cost].update(names)
+            _add(self.decided_by[cost], names)
 
     def share(self, cost: Cost) -> float:
         return self.by_cost[cost] / self.total if self.total else 0.0
 
     def top_sites(self, cost: Cost, n: int = 5) -> list[tuple[SiteKey, float]]:
-        return self.by_site[cost].most_common(n)
+        return most_common(self.by_site[cost], n)
+
+    def scale(self, factor: float) -> None:
+        """Multiply every amount (sample counts -> nanoseconds)."""
+        self.total *= factor
+        tallies: list[dict[Any, float]] = [self.by_cost, self.assist_charged_to, self.assist_by_site,
+                                           *self.by_site.values(), *self.decided_by.values()]
+        for d in tallies:
+            for k in d:
+                d[k] *= factor
+
+
+def _add(into: dict[Any, float], other: dict[Any, float]) -> None:
+    for k, v in other.items():
+        into[k] = into.get(k, 0.0) + v
 
 
 def profile_breakdown(

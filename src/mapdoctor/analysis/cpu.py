@@ -22,9 +22,7 @@ def cpu_from_profiles(inputs: list[LoadedInput], classifier: StackClassifier) ->
         part = profile_breakdown(prof, idx, classifier, source=f"CPU profile {item.path}", unit=unit)
         if unit == "count" and prof.period:
             # Sample counts: weight by the sampling period to get nanoseconds.
-            for cost in list(part.by_cost):
-                part.by_cost[cost] *= prof.period
-            part.total *= prof.period
+            part.scale(prof.period)
         if total is None:
             total = part
         else:

@@ -47,4 +47,5 @@ def is_std_function(function: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def is_user_function(function: str) -> bool:
-    return bool(function) and not is_std_function(function)
+    # Names without a package (aeshashbody, gcWriteBarrier, memeqbody) are runtime assembly.
+    return "." in function and not is_std_function(function)

@@ -69,18 +69,23 @@ def load_file(path: Path) -> LoadedInput:
     raw = read_file(path)
     if not raw:
         raise InputError(name, "input", "empty file")
-    # Imported here so that each decoder's cost is paid only when that kind is seen.
-    from mapdoctor.formats import gctrace, goroutines, pprof, trace
-
     data = gunzip(raw, name) if is_gzip(raw) else raw
-    if trace.looks_like_trace(data):
+    # Decoders are imported when their kind is seen, so each costs only when used.
+    if data[:5] == b"go 1." and b" trace" in data[:16]:
+        # Every execution trace starts "go 1.NN trace"; the reader rejects versions it lacks.
+        from mapdoctor.formats import trace
+
         return LoadedInput(name, InputKind.TRACE, trace=trace.parse_trace(data, name))
+    from mapdoctor.formats import pprof
+
     if pprof.looks_like_pprof(data):
         prof = pprof.decode_profile(data, name)
         kind_name = pprof.profile_kind(prof)
         kind = InputKind(kind_name) if kind_name in _PPROF_KINDS else InputKind.PPROF_OTHER
         return LoadedInput(name, kind, profile=prof)
     if _is_text(data):
+        from mapdoctor.formats import gctrace, goroutines
+
         text = data.decode("utf-8", errors="replace")
         if goroutines.looks_like_goroutines(text):
             dump = goroutines.parse_goroutines(text, name)
@@ -88,9 +93,6 @@ def load_file(path: Path) -> LoadedInput:
             return LoadedInput(name, kind, dump=dump)
         if gctrace.looks_like_gctrace(text):
             return LoadedInput(name, InputKind.GCTRACE, gctrace=gctrace.parse_gctrace(text, name))
-    if data[:4] == b"go 1" and b" trace" in data[:16]:
-        # A trace header we do not support reaches the trace reader for its precise message.
-        return LoadedInput(name, InputKind.TRACE, trace=trace.parse_trace(data, name))
     raise InputError(
         name,
         "input",

