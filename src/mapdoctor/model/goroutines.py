@@ -15,6 +15,9 @@ class Goroutine:
     stack: Stack  # leaf first
     created_by: Frame | None = None
     created_in: int | None = None  # id of the creating goroutine (Go >= 1.21)
+    locked_to_thread: bool = False  # runtime.LockOSThread
+    elided_frames: int = 0  # frames the traceback (or our per-goroutine cap) left out; -1: not counted
+    labels: tuple[tuple[str, str], ...] = ()  # pprof labels shown in the header (``{k: v}``, Go 1.27)
 
 
 @dataclass(slots=True)
