@@ -18,6 +18,8 @@ from mapdoctor.analysis.evidence import Evidence, GCEvidence
 from mapdoctor.analysis.findings import Diagnosis, InputSummary
 from mapdoctor.analysis.goinfo import detect_go
 from mapdoctor.analysis.locks import lock_waits
+from mapdoctor.analysis.source_advice import attach_capacity, attach_source_findings
+from mapdoctor.analysis.trace_evidence import trace_cpu, trace_timeline
 from mapdoctor.analysis.verdict import decide
 from mapdoctor.formats.detect import InputKind, LoadedInput, LoadResult
 
@@ -62,6 +64,8 @@ def diagnose(loaded: LoadResult, *, notes: Sequence[str] = (), source_dir: Path 
     classifier = StackClassifier(_TABLES.get(ev.go.maps or "", frametable.ANY))
 
     ev.cpu = cpu_from_profiles(inputs, classifier)
+    if ev.cpu is None:
+        ev.cpu = trace_cpu(inputs, classifier)
     if ev.cpu is not None and ev.cpu.duration_ns and ev.cpu.unit == "nanoseconds":
         ev.cpu_cores = ev.cpu.total / ev.cpu.duration_ns
     ev.locks, lock_notes = lock_waits(inputs, classifier)
@@ -69,11 +73,15 @@ def diagnose(loaded: LoadResult, *, notes: Sequence[str] = (), source_dir: Path 
     ev.allocs = alloc_evidence(inputs)
     ev.dumps, ev.crashes = dump_evidence(inputs, classifier)
     ev.gc = _gc_evidence(inputs)
-    if not any(i.kind is InputKind.CPU for i in inputs) and not ev.crashes:
-        ev.notes.append("no CPU profile among the inputs: map growth can only be inferred indirectly")
-    diagnosis = decide(ev)
+    ev.timeline, timeline_lines, timeline_notes = trace_timeline(inputs, classifier)
+    ev.notes.extend(timeline_notes)
+    if ev.timeline is not None and ev.timeline.get("partial"):
+        ev.partial = True
+    if ev.cpu is None and not ev.crashes:
+        ev.notes.append("no CPU profile or trace CPU samples among the inputs: map growth can only be inferred "
+                        "indirectly")
+    diagnosis = decide(ev, timeline_lines)
+    attach_capacity(diagnosis, inputs)
     if source_dir is not None:
-        from mapdoctor.analysis.source_advice import attach_source_findings
-
         attach_source_findings(diagnosis, source_dir, inputs)
     return diagnosis

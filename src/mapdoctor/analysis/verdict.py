@@ -143,7 +143,7 @@ def _alloc_causes(ev: Evidence, have: set[CauseKind]) -> list[Cause]:
     return [Cause(CauseKind.MAP_GROWTH, series_bytes / a.total_bytes * 0.5, ev_lines, sites)]
 
 
-def decide(ev: Evidence) -> Diagnosis:
+def decide(ev: Evidence, timeline_lines: list[str] | None = None) -> Diagnosis:
     causes: list[Cause] = []
     notes = list(ev.notes)
     cpu = ev.cpu
@@ -176,6 +176,13 @@ def decide(ev: Evidence) -> Diagnosis:
                                   f"stop-the-world {g.stw_ms_total:.2f} ms total (max {g.stw_ms_max:.2f} ms) "
                                   f"[{g.source}]")
     causes.sort(key=lambda c: -c.score)
+    if timeline_lines:
+        for c in causes:
+            if c.kind is CauseKind.MAP_GROWTH:
+                c.evidence.extend(timeline_lines)
+                break
+        else:
+            notes.extend(timeline_lines)
 
     have_cpu = cpu is not None and cpu.samples > 0
     growth = next((c for c in causes if c.kind is CauseKind.MAP_GROWTH), None)

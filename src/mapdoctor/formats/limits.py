@@ -11,7 +11,7 @@ from mapdoctor.errors import InputError
 MAX_FILE_BYTES = 1 << 30
 #: Largest result of inflating one gzip stream (pprof profiles are gzipped; a 1 KB
 #: bomb can inflate to gigabytes, so we stop at this many bytes).
-MAX_INFLATED_BYTES = 512 << 20
+MAX_INFLATED_BYTES = 256 << 20
 
 GZIP_MAGIC = b"\x1f\x8b"
 

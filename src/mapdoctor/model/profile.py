@@ -62,6 +62,9 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class Sample:
+    """Values at one stack. Decoders may share one ``labels``/``num_labels`` dict between
+    samples whose labels are equal, so treat them as read-only."""
+
     locations: tuple[Location, ...]  # leaf first
     values: tuple[int, ...]
     labels: dict[str, tuple[str, ...]] = field(default_factory=dict)

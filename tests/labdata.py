@@ -1,0 +1,46 @@
+"""Where the lab's committed captures live, and what each situation must be diagnosed as."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+LAB_GO = ROOT / "src" / "mapdoctor" / "lab" / "go"
+#: Fixture folder per Go version: classic maps (1.23) and Swiss tables (1.27).
+GO_DIRS = {"go1.23": "classic", "go1.27": "swiss"}
+
+
+@dataclass(frozen=True)
+class Expect:
+    verdict: str
+    primary: str | None  # kind of the first cause; None = no causes at all
+    file: str | None = None  # Go file of the lab whose line is the top site
+    marker: str | None = None  # unique text on that line
+
+    def site(self) -> tuple[str, int] | None:
+        """(file as the profiles name it, line), found in the lab source so edits stay in step."""
+        if self.file is None or self.marker is None:
+            return None
+        lines = (LAB_GO / self.file).read_text().splitlines()
+        hits = [n for n, text in enumerate(lines, 1) if self.marker in text]
+        assert len(hits) == 1, f"marker {self.marker!r} must be on exactly one line of {self.file}"
+        return f"mapdoctorlab/{self.file}", hits[0]
+
+
+EXPECT: dict[str, Expect] = {
+    "mapgrow-str": Expect("map_growth", "map_growth", "orders.go", "orders[o.ID] = o"),
+    "mapgrow-int": Expect("map_growth", "map_growth", "sessions.go", "sessions[s.ID] = s"),
+    "presized": Expect("not_map_growth", None),
+    "slicegrow": Expect("not_map_growth", "slice_growth", "stock_report.go", "out = append(out"),
+    "syncmap": Expect("not_map_growth", "sync_map", "session_cache.go", "tokenCache.Store("),
+    "mutex": Expect("not_map_growth", "lock_contention", "counters_mutex.go", "c.mu.Lock()"),
+    "gcpressure": Expect("not_map_growth", "gc_pressure", "garbage.go", "n := &scratchNode{"),
+    "idle": Expect("not_map_growth", None),
+    "crash": Expect("not_map_growth", "concurrent_map_writes", "racy_visits.go", "visits[page]++"),
+}
+
+
+def scenario_dir(go_dir: str, scenario: str) -> Path:
+    return FIXTURES / go_dir / scenario
