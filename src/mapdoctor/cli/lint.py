@@ -1,0 +1,99 @@
+"""`mapdoctor lint`: Go source analysis for map (and slice) growth, ranked by profiles."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mapdoctor.cli.command import UsageError
+from mapdoctor.errors import InputError
+from mapdoctor.formats.limits import read_file
+from mapdoctor.model.profile import Profile
+from mapdoctor.source.findings import Confidence, LintReport
+
+FORMATS = ("text", "json", "sarif")
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+
+
+class LintCommand:
+    name = "lint"
+    help = ("Find maps and slices grown without a size hint, concurrent map writes, sync.Map misuse and "
+            "maps that never shrink in Go source; with --profile, rank by measured cost and size the maps.")
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("paths", nargs="+", metavar="PATH", help="Go files or directories (walked)")
+        parser.add_argument("--profile", nargs="+", action="extend", default=[], metavar="FILE",
+                            help="pprof profiles (CPU, allocs/heap) of the same code: rank findings by "
+                                 "their cost and estimate map sizes from the allocation sizes")
+        parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+        parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+        parser.add_argument("--fix", action="store_true",
+                            help="apply the safe fixes (size hints whose bound has no side effects)")
+        parser.add_argument("--include-vendor", action="store_true", help="also lint vendor/ directories")
+        parser.add_argument("--explain", action="store_true", help="text format: explain each rule found")
+        parser.add_argument("--min-confidence", choices=[c.value for c in Confidence], default="medium",
+                            help="report findings of at least this confidence (default medium)")
+        parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from mapdoctor.source.fix import apply_fixes
+        from mapdoctor.source.lint import lint_paths
+        from mapdoctor.source.report_json import to_json
+        from mapdoctor.source.report_sarif import to_sarif
+        from mapdoctor.source.report_text import to_text
+
+        if args.jobs < 1:
+            raise UsageError("--jobs must be at least 1")
+        if args.explain and args.format != "text":
+            raise UsageError("--explain only applies to --format text")
+        paths = [Path(p) for p in args.paths]
+        for p in paths:
+            if not p.exists():
+                raise InputError(str(p), "lint", "no such file or directory")
+        profiles = [_load_profile(Path(f)) for f in args.profile]
+        report = lint_paths(paths, profiles, include_vendor=args.include_vendor, workers=args.jobs)
+        report.profiles = list(args.profile)
+        floor = Confidence(args.min_confidence).rank
+        report.findings = [f for f in report.findings if f.confidence.rank >= floor]
+        if args.fix:
+            applied = apply_fixes(report.findings)
+            if applied:
+                fixed = sum(applied.values())
+                print(f"mapdoctor: applied {fixed} fix{'es' if fixed != 1 else ''} in {len(applied)} "
+                      f"file{'s' if len(applied) != 1 else ''}", file=sys.stderr)
+                report = _relint(paths, profiles, args, floor)
+        if args.format == "json":
+            out = to_json(report)
+        elif args.format == "sarif":
+            out = to_sarif(report)
+        else:
+            out = to_text(report, explain=args.explain)
+        if args.output:
+            try:
+                Path(args.output).write_text(out, encoding="utf-8")
+            except OSError as exc:
+                raise InputError(args.output, "output", exc.strerror or str(exc)) from None
+        else:
+            sys.stdout.write(out)
+        return EXIT_FINDINGS if report.findings else EXIT_CLEAN
+
+
+def _relint(paths: list[Path], profiles: list[Profile], args: argparse.Namespace, floor: int) -> LintReport:
+    """The report after fixing: what is left to do."""
+    from mapdoctor.source.lint import lint_paths
+
+    report = lint_paths(paths, profiles, include_vendor=args.include_vendor, workers=args.jobs)
+    report.profiles = list(args.profile)
+    report.findings = [f for f in report.findings if f.confidence.rank >= floor]
+    return report
+
+
+def _load_profile(path: Path) -> Profile:
+    from mapdoctor.formats.pprof import decode_profile
+
+    return decode_profile(read_file(path), str(path))
+
+
+COMMAND = LintCommand()
