@@ -148,10 +148,14 @@ def decide(ev: Evidence, timeline_lines: list[str] | None = None) -> Diagnosis:
     notes = list(ev.notes)
     cpu = ev.cpu
     for crash in ev.crashes:
-        sites = [Site(fr.function, fr.file, fr.line, 1.0 / max(1, len(crash.writers)),
-                      GENERIC[CauseKind.CONCURRENT_MAP_WRITES] if i == 0 else "",
-                      {"goroutine": g.id, "state": g.state})
-                 for i, (g, fr) in enumerate(crash.writers)]
+        # Both racing goroutines often stand on the same line: one site, naming each goroutine.
+        by_line: dict[SiteKey, list[int]] = {}
+        for g, fr in crash.writers:
+            by_line.setdefault((fr.function, fr.file, fr.line), []).append(g.id)
+        total = max(1, len(crash.writers))
+        sites = [Site(f, file, line, len(gids) / total,
+                      GENERIC[CauseKind.CONCURRENT_MAP_WRITES] if i == 0 else "", {"goroutines": gids})
+                 for i, ((f, file, line), gids) in enumerate(by_line.items())]
         evidence = [f"the program crashed with `fatal error: {crash.message}` ({crash.path})"]
         if len(crash.writers) < 2:
             evidence.append("only the faulting goroutine is printed (Go >= 1.26 default); run with "
@@ -203,6 +207,8 @@ def decide(ev: Evidence, timeline_lines: list[str] | None = None) -> Diagnosis:
         notes.append(f"only {cpu.samples} CPU samples: a longer profile would make the verdict firmer")
     if growth is not None and verdict is Verdict.MAP_GROWTH and not have_cpu:
         confidence = "low"
+    if ev.crashes:
+        confidence = "high"  # the runtime itself detected the race
 
     summary = _summary(verdict, causes, idle, ev)
     return Diagnosis(verdict, summary, confidence, ev.go, shares(cpu), causes, ev.inputs, notes,
@@ -229,4 +235,6 @@ def _summary(verdict: Verdict, causes: list[Cause], idle: bool, ev: Evidence) ->
             return f"No: the service was nearly idle during the window{cores}; nothing to blame."
         return "No: nothing stands out — map growth, slices, sync.Map, locks and GC are all within normal."
     top = causes[0]
+    if top.kind is CauseKind.CONCURRENT_MAP_WRITES:
+        return f"No: the program crashed on concurrent map writes{where(top)}."
     return f"No: the main cost is {names[top.kind]} ({_pct(top.score)}){where(top)}."

@@ -133,6 +133,18 @@ def _guess_layouts(allocs: list[_Alloc]) -> list[MapLayout]:
     return out
 
 
+#: Sampled allocations below which a size's scaled count is too noisy to set the reference.
+RELIABLE_RAW = 5.0
+
+
+def _reference_count(found: dict[int, _Alloc]) -> float:
+    """The count the final size is compared with. Small blocks are sampled rarely (one sample
+    of a 1 KB block stands for ~500 allocations), so their scaled counts swing wildly; the
+    blocks sampled often enough to count are the reference, when there are any."""
+    reliable = [a.count for a in found.values() if a.raw >= RELIABLE_RAW]
+    return max(reliable) if reliable else max(a.count for a in found.values())
+
+
 def _geo(low: int, high: int) -> int:
     return max(1, round(math.sqrt(max(low, 1) * high)))
 
@@ -151,7 +163,7 @@ def _classic(allocs: list[_Alloc], layout: MapLayout, file: str, line: int) -> t
                 break
     if len(per_b) < 2:
         return None, 0.0
-    peak = max(a.count for a in per_b.values())
+    peak = _reference_count(per_b)
     final = max(b for b, a in per_b.items() if a.count >= 0.5 * peak)
     low, high = int(CLASSIC_LOAD * (1 << (final - 1))) if final > 1 else 8, int(CLASSIC_LOAD * (1 << final))
     maps = per_b[final].count
@@ -180,7 +192,7 @@ def _swiss(allocs: list[_Alloc], layout: MapLayout, file: str, line: int) -> tup
     rate_sizes = [roundup_size(layout.swiss_groups_bytes(cap)) for cap in SWISS_LADDER]
     if full is None or full.count <= 1.5 * max((a.count for _, a in ladder if a is not None), default=0):
         # No table ever split: the largest table size most maps reach bounds the size.
-        peak = max(a.count for a in per_cap.values())
+        peak = _reference_count(per_cap)
         top = max(c for c, a in per_cap.items() if a.count >= 0.5 * peak)
         low, high = (top * 7 // 16, top * 7 // 8) if top > 16 else (8, 14) if top == 16 else (0, 8)
         maps = per_cap[top].count

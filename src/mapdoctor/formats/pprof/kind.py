@@ -5,7 +5,8 @@ What Go writes (``src/runtime/pprof``, identical 1.21-1.27):
 * cpu: sample types ``samples/count``, ``cpu/nanoseconds``; period type ``cpu/nanoseconds``.
 * heap and allocs: both carry ``alloc_objects``, ``alloc_space``, ``inuse_objects``,
   ``inuse_space`` (``protomem.go``); only allocs sets ``default_sample_type = alloc_space``
-  (``pprof.go`` ``writeAlloc`` -> ``writeHeapInternal(w, debug, "alloc_space")``).
+  (``pprof.go`` ``writeAlloc`` -> ``writeHeapInternal(w, debug, "alloc_space")``); a delta
+  profile fetched with ``?seconds=N`` has no default type but a duration, and is allocs too.
 * goroutine, threadcreate, goroutineleak (1.26 experiment, 1.27): one ``<name>/count`` type.
 * mutex and block: ``printCountCycleProfile(w, "contentions", "delay", ...)`` for both, so
   their metadata is byte-for-byte the same kind of thing. They differ in *where* stacks are
@@ -52,7 +53,11 @@ def profile_kind(profile: Profile) -> ProfileKind:
             return "allocs"
         if not types & _ALLOC:
             return "heap"
-        return "allocs" if profile.default_sample_type in _ALLOC else "heap"
+        # A delta profile (net/http/pprof's ``allocs?seconds=N``) loses default_sample_type
+        # but gains a duration: allocations over a window are what ``allocs`` means.
+        if profile.default_sample_type in _ALLOC or profile.duration_nanos > 0:
+            return "allocs"
+        return "heap"
     if "contentions" in types or "delay" in types:
         return contention_kind(profile)
     for name in _COUNT_PROFILES:
