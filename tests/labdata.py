@@ -34,7 +34,7 @@ EXPECT: dict[str, Expect] = {
     "mapgrow-int": Expect("map_growth", "map_growth", "sessions.go", "sessions[s.ID] = s"),
     "presized": Expect("not_map_growth", None),
     "slicegrow": Expect("not_map_growth", "slice_growth", "stock_report.go", "out = append(out"),
-    "syncmap": Expect("not_map_growth", "sync_map", "session_cache.go", "tokenCache.Store("),
+    "syncmap": Expect("not_map_growth", "sync_map", "session_cache.go", "cache.Store(key"),
     "mutex": Expect("not_map_growth", "lock_contention", "counters_mutex.go", "c.mu.Lock()"),
     "gcpressure": Expect("not_map_growth", "gc_pressure", "garbage.go", "n := &scratchNode{"),
     "idle": Expect("not_map_growth", None),

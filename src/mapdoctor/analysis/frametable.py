@@ -7,7 +7,8 @@ the row's ``within`` set (``None`` = from anywhere). That one mechanism expresse
 * ``runtime.makeBucketArray`` counts as growth only under an insert (``MAP_WRITE``); under
   ``runtime.mapclear`` it is zeroing and under ``runtime.makemap`` it is pre-sizing;
 * ``runtime.growslice`` counts as slice growth only from user code: under
-  ``(*hmap).newoverflow`` it is the map recording an overflow bucket;
+  ``(*hmap).newoverflow`` it is the map recording an overflow bucket (an ordinary insert
+  cost, which a pre-sized map pays too);
 * classic ``growWork``/``evacuate`` also run under ``mapdelete``: still growth work;
 * map frames under ``sync.Map`` stay ``sync.Map`` (its dirty-map copies are its own cost);
 * a GC mark assist overrides whatever allocated: the time is GC work, and the category it
@@ -106,8 +107,10 @@ CLASSIC_MAP_ROWS = (
     Rule("runtime.evacuate*", Cost.MAP_GROWTH, _MAP_MUTATION),
     Rule("runtime.advanceEvacuationMark", Cost.MAP_GROWTH, _MAP_MUTATION),
     Rule("runtime.makeBucketArray", Cost.MAP_GROWTH, _MAP_INSERT, "not growth under mapclear/makemap"),
-    Rule("runtime.(*hmap).newoverflow", Cost.MAP_GROWTH, _MAP_INSERT, "overflow bucket, may call growslice"),
-    Rule("runtime.(*hmap).incrnoverflow", Cost.MAP_GROWTH, _MAP_INSERT),
+    # Overflow buckets are part of an ordinary insert (a pre-sized map takes them too, from
+    # its preallocated pool); the row keeps the insert's category so that the growslice it
+    # may call is not mistaken for slice growth.
+    Rule("runtime.(*hmap).newoverflow", Cost.MAP_WRITE, _MAP_INSERT, "overflow bucket, may call growslice"),
 )
 
 SWISS_MAP_ROWS = (
