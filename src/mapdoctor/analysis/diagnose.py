@@ -21,7 +21,7 @@ from mapdoctor.analysis.locks import lock_waits
 from mapdoctor.analysis.source_advice import attach_capacity, attach_source_findings
 from mapdoctor.analysis.trace_evidence import trace_cpu, trace_timeline
 from mapdoctor.analysis.verdict import decide
-from mapdoctor.formats.detect import InputKind, LoadedInput, LoadResult
+from mapdoctor.formats.detect import LoadedInput, LoadResult
 
 _TABLES = {"classic": frametable.CLASSIC, "swiss": frametable.SWISS}
 
@@ -54,7 +54,7 @@ def _gc_evidence(inputs: Sequence[LoadedInput]) -> GCEvidence | None:
 def diagnose(loaded: LoadResult, *, notes: Sequence[str] = (), source_dir: Path | None = None) -> Diagnosis:
     """Analyse everything that was loaded. ``notes`` carry caveats from collection."""
     inputs = loaded.inputs
-    ev = Evidence(notes=list(notes))
+    ev = Evidence(notes=[*notes, *(n for n in loaded.notes if n not in notes)])
     ev.inputs = [InputSummary(i.path, i.kind.value) for i in inputs]
     for err in loaded.skipped:
         ev.notes.append(f"skipped {err}")

@@ -162,10 +162,11 @@ def decide(ev: Evidence, timeline_lines: list[str] | None = None) -> Diagnosis:
                             "GOTRACEBACK=all to see the other writer")
         causes.append(Cause(CauseKind.CONCURRENT_MAP_WRITES, 1.0, evidence, sites))
     idle = False
-    if cpu is not None and cpu.total:
+    if cpu is not None:
+        # A CPU profile with (almost) no samples over its window is evidence too: of idleness.
         if ev.cpu_cores is not None and ev.cpu_cores < T.IDLE_CORES:
             idle = True
-        else:
+        elif cpu.total:
             causes.extend(_cpu_causes(ev, cpu))
     if ev.locks is not None:
         lock = _lock_cause(ev, ev.locks)
@@ -175,10 +176,10 @@ def decide(ev: Evidence, timeline_lines: list[str] | None = None) -> Diagnosis:
     if ev.gc is not None:
         for c in causes:
             if c.kind is CauseKind.GC_PRESSURE:
-                g = ev.gc
-                c.evidence.append(f"gctrace: {g.cycles} GC cycles in {g.seconds:.1f} s, "
-                                  f"stop-the-world {g.stw_ms_total:.2f} ms total (max {g.stw_ms_max:.2f} ms) "
-                                  f"[{g.source}]")
+                gc_log = ev.gc
+                c.evidence.append(f"gctrace: {gc_log.cycles} GC cycles in {gc_log.seconds:.1f} s, stop-the-world "
+                                  f"{gc_log.stw_ms_total:.2f} ms total (max {gc_log.stw_ms_max:.2f} ms) "
+                                  f"[{gc_log.source}]")
     causes.sort(key=lambda c: -c.score)
     if timeline_lines:
         for c in causes:
@@ -188,7 +189,7 @@ def decide(ev: Evidence, timeline_lines: list[str] | None = None) -> Diagnosis:
         else:
             notes.extend(timeline_lines)
 
-    have_cpu = cpu is not None and cpu.samples > 0
+    have_cpu = cpu is not None and (cpu.samples > 0 or idle)
     growth = next((c for c in causes if c.kind is CauseKind.MAP_GROWTH), None)
     top = causes[0] if causes else None
     if growth is not None and top is not None and growth.score >= T.MAP_GROWTH_VS_TOP * top.score \

@@ -6,6 +6,7 @@ A directory stands for every recognised file in it, so an evidence folder saved 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -55,6 +56,31 @@ class LoadedInput:
 class LoadResult:
     inputs: list[LoadedInput] = field(default_factory=list)
     skipped: list[InputError] = field(default_factory=list)
+    #: Caveats recorded when the evidence was collected (a folder's manifest.json).
+    notes: list[str] = field(default_factory=list)
+
+
+#: An evidence folder saved by `mapdoctor diagnose --out` describes itself in this file.
+MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 1 << 20
+
+
+def _manifest_notes(folder: Path) -> list[str]:
+    """The collection's own notes (what failed and why), so an offline verdict names them too."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return []
+    try:
+        doc = json.loads(read_file(path, MAX_MANIFEST_BYTES))
+    except (InputError, ValueError):
+        return [f"{path}: unreadable manifest, ignored"]
+    if not isinstance(doc, dict):
+        return []
+    notes = [str(n) for n in doc.get("notes", []) if isinstance(n, str)]
+    for part in doc.get("parts", []):
+        if isinstance(part, dict) and part.get("error"):
+            notes.append(f"collection: {part.get('what') or part.get('name')}: {part['error']}")
+    return list(dict.fromkeys(notes))
 
 
 _PPROF_KINDS = {k.value for k in (
@@ -147,6 +173,7 @@ def load_inputs(paths: Iterable[Path]) -> LoadResult:
     result = LoadResult()
     for path in paths:
         if path.is_dir():
+            result.notes.extend(_manifest_notes(path))
             found = 0
             for entry in _walk(path):
                 if entry.name in _NOT_EVIDENCE or entry.suffix in (".go", ".json", ".md"):
