@@ -71,7 +71,7 @@ def test_protobuf_that_is_not_a_profile(tmp_path: Path) -> None:
 
 
 def test_pprof_with_dangling_location_id(tmp_path: Path) -> None:
-    data = _profile(sample_type=[{"type": 1, "unit": 2}], string_table=["", "cpu", "nanoseconds"],
+    data = _profile(sample_type=[{"type": 1, "unit": 2}], string_table=[b"", b"cpu", b"nanoseconds"],
                     sample=[{"location_id": [99], "value": [10]}])
     p = tmp_path / "dangling.pb.gz"
     p.write_bytes(gzip.compress(data))
@@ -80,7 +80,7 @@ def test_pprof_with_dangling_location_id(tmp_path: Path) -> None:
 
 
 def test_pprof_with_dangling_function_id(tmp_path: Path) -> None:
-    data = _profile(sample_type=[{"type": 1, "unit": 2}], string_table=["", "cpu", "nanoseconds"],
+    data = _profile(sample_type=[{"type": 1, "unit": 2}], string_table=[b"", b"cpu", b"nanoseconds"],
                     location=[{"id": 1, "line": [{"function_id": 7, "line": 3}]}],
                     sample=[{"location_id": [1], "value": [10]}])
     p = tmp_path / "dangling-fn.pb"

@@ -32,7 +32,7 @@ def test_verdict_primary_cause_and_site(go: str, scenario: str) -> None:
         assert causes == [], d.summary
         return
     assert causes and causes[0] == want.primary, (d.summary, causes)
-    site = want.site()
+    site = want.site(go)
     assert site is not None
     top = d.causes[0].sites[0]
     assert (top.file, top.line) == site, d.causes[0]

@@ -1,0 +1,3 @@
+module mapdoctorlab
+
+go 1.21
