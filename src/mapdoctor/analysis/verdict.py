@@ -123,6 +123,11 @@ def _lock_cause(ev: Evidence, locks: CostBreakdown) -> Cause | None:
 def _alloc_causes(ev: Evidence, have: set[CauseKind]) -> list[Cause]:
     """Growth seen only in allocation sizes: reported when the CPU data did not already show it."""
     a = ev.allocs
+    # CPU samples name the runtime frames that allocation profiles strip: when there are any,
+    # they decide, and doubling sizes (a sync.Map's dirty map, a pre-sized map's one big
+    # block...) must not add a second opinion.
+    if ev.cpu is not None and ev.cpu.samples:
+        return []
     if a is None or not a.total_bytes or CauseKind.MAP_GROWTH in have or CauseKind.SLICE_GROWTH in have:
         return []
     series_bytes = sum(s.bytes for s in a.series)
@@ -211,12 +216,12 @@ def decide(ev: Evidence, timeline_lines: list[str] | None = None) -> Diagnosis:
     if ev.crashes:
         confidence = "high"  # the runtime itself detected the race
 
-    summary = _summary(verdict, causes, idle, ev)
+    summary = _summary(verdict, causes, idle, ev, have_cpu)
     return Diagnosis(verdict, summary, confidence, ev.go, shares(cpu), causes, ev.inputs, notes,
                      ev.partial, ev.timeline)
 
 
-def _summary(verdict: Verdict, causes: list[Cause], idle: bool, ev: Evidence) -> str:
+def _summary(verdict: Verdict, causes: list[Cause], idle: bool, ev: Evidence, have_cpu: bool) -> str:
     def where(c: Cause) -> str:
         return f" at {c.sites[0].file}:{c.sites[0].line}" if c.sites and c.sites[0].file else ""
 
@@ -227,7 +232,10 @@ def _summary(verdict: Verdict, causes: list[Cause], idle: bool, ev: Evidence) ->
         g = next(c for c in causes if c.kind is CauseKind.MAP_GROWTH)
         rest = [names[c.kind] for c in causes if c is not g]
         tail = f"; also {', '.join(rest)}" if rest else ""
-        return f"Yes: map growth costs {_pct(g.score)}{where(g)}{tail}."
+        if not have_cpu:
+            return (f"Probably: allocation sizes show a map growing without a size hint{where(g)}; "
+                    f"a CPU profile or trace would confirm what it costs{tail}.")
+        return f"Yes: map growth costs {_pct(g.score)} of CPU{where(g)}{tail}."
     if verdict is Verdict.INCONCLUSIVE:
         return "Cannot tell: the inputs hold no CPU profile, execution trace or crash to judge from."
     if not causes:
