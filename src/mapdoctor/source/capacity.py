@@ -133,6 +133,9 @@ def _guess_layouts(allocs: list[_Alloc]) -> list[MapLayout]:
     return out
 
 
+#: Sampled small-table allocations below which a Swiss estimate's map count is too uncertain
+#: (relative error 1/sqrt(n) > ~20%) to aim at the middle of its range.
+FEW_LADDER_SAMPLES = 25
 #: Sampled allocations below which a size's scaled count is too noisy to set the reference.
 RELIABLE_RAW = 5.0
 
@@ -226,7 +229,13 @@ def _swiss(allocs: list[_Alloc], layout: MapLayout, file: str, line: int) -> tup
                 f"{layout.group_size}-byte groups) over about {maps:.0f} maps (counted from "
                 f"{raw_ladder:.0f} sampled smaller tables): about {tables:.0f} tables, so about {n} entries "
                 f"per map")
-    est = CapacityEstimate(file, line, "swiss", low, high, max(low + 1, min(high, n)), evidence,
+    recommended = max(low + 1, min(high, n))
+    if raw_ladder < FEW_LADDER_SAMPLES:
+        # Few samples: lean high. A hint 2x too large costs memory once; one 2x too small
+        # still pays a whole round of table splits, which is what the hint is for.
+        recommended = high
+        evidence += f"; only {raw_ladder:.0f} samples of the smaller tables, so the hint is the range's upper end"
+    est = CapacityEstimate(file, line, "swiss", low, high, recommended, evidence,
                            layout.key_size, layout.elem_size, maps)
     return est, matched_bytes * len(per_cap)
 
