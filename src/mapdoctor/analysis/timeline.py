@@ -188,5 +188,12 @@ def build_timeline(inp: TimelineInput, classifier: StackClassifier) -> tuple[dic
         "gc_cycles": {"count": len(inp.gc_cycles), "after_growth": led, "base_rate": round(base, 3)},
         "requests": req,
         "worst_windows": worst_out,
+        # Per-bin values, for plotting: CPU samples, growth samples, STW and assist milliseconds.
+        "series": {
+            "samples": sample_bins,
+            "growth_samples": growth_bins,
+            "stw_ms": [round(v / 1e6, 3) for v in stw_bins],
+            "assist_ms": [round(v / 1e6, 3) for v in assist_bins],
+        },
     }
     return section, lines

@@ -6,14 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from rich.console import Console
-
 from mapdoctor.analysis.diagnose import diagnose
 from mapdoctor.cli.command import UsageError
 from mapdoctor.errors import InputError
 from mapdoctor.formats.detect import load_inputs
-from mapdoctor.reports.json_report import write_json
-from mapdoctor.reports.terminal import render
+from mapdoctor.reports.emit import Outputs, emit
 
 
 class AnalyzeCommand:
@@ -26,6 +23,7 @@ class AnalyzeCommand:
         parser.add_argument("paths", nargs="+", metavar="FILE", type=Path,
                             help="input files or folders; each file's kind is told from its content")
         parser.add_argument("--json", metavar="PATH", help="also write the JSON diagnosis to PATH ('-' = stdout)")
+        parser.add_argument("--html", metavar="PATH", help="also write a single-file HTML report to PATH")
         parser.add_argument("--source", metavar="DIR", type=Path,
                             help="Go source tree: attach source findings and exact fixes to the sites")
         parser.add_argument("--no-color", action="store_true", help="plain text output")
@@ -43,13 +41,7 @@ class AnalyzeCommand:
         for err in loaded.skipped:
             print(f"skipped {err}", file=sys.stderr)
         diagnosis = diagnose(loaded, source_dir=args.source)
-        if args.json == "-":
-            write_json(diagnosis, "-")
-            return 0
-        console = Console(no_color=args.no_color, highlight=False)
-        render(diagnosis, console)
-        if args.json:
-            write_json(diagnosis, args.json)
+        emit(diagnosis, Outputs(json=args.json, html=args.html, color=not args.no_color))
         return 0
 
 

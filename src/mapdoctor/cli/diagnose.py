@@ -32,6 +32,7 @@ class LiveOptions:
     out: Path | None = None  # None: a temporary folder, deleted afterwards
     json_target: str | None = None  # "-" for stdout
     quiet: bool = False
+    html_target: str | None = None
     #: Say where the evidence was saved (the demo says it itself, after stopping the service).
     announce_out: bool = True
 
@@ -71,6 +72,7 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
                              f"default {DEFAULT_DURATION_S})")
     parser.add_argument("--json", dest="json_target", metavar="PATH",
                         help="write the JSON report to PATH ('-' for stdout, instead of the text report)")
+    parser.add_argument("--html", dest="html_target", metavar="PATH", help="also write a single-file HTML report")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
@@ -79,7 +81,7 @@ def live_options(args: argparse.Namespace, out: Path | None = None) -> LiveOptio
     if not MIN_DURATION_S <= duration <= MAX_DURATION_S:
         raise UsageError(f"--duration must be between {MIN_DURATION_S} and {MAX_DURATION_S} seconds")
     return LiveOptions(duration, out if out is not None else getattr(args, "out", None),
-                       args.json_target, bool(args.quiet))
+                       args.json_target, bool(args.quiet), html_target=args.html_target)
 
 
 def warn_about_transport(target: Target, *, insecure: bool, stream: TextIO) -> None:
@@ -131,7 +133,7 @@ def run_live(target: Target, options: LiveOptions, *, stderr: TextIO) -> int:
     finally:
         if options.out is None:
             shutil.rmtree(folder, ignore_errors=True)
-    emit_report(diagnosis, options.json_target)
+    emit_report(diagnosis, options.json_target, options.html_target)
     if options.out is not None and options.announce_out and not options.quiet:
         print(f"mapdoctor: evidence saved in {options.out} "
               f"(`mapdoctor analyze {options.out}` gives this verdict again offline)", file=stderr)
@@ -247,18 +249,11 @@ def _with_request_names(loaded: LoadResult, coll: Collection) -> LoadResult:
     return loaded
 
 
-def emit_report(diagnosis: Diagnosis, json_target: str | None) -> None:
+def emit_report(diagnosis: Diagnosis, json_target: str | None, html_target: str | None = None) -> None:
     """The text report on stdout, unless the JSON one goes there (``--json -``)."""
-    # Imported here: the reporters (rich) cost nothing to a run that fails early.
-    from mapdoctor.reports.json_report import write_json
-    from mapdoctor.reports.terminal import render
+    from mapdoctor.reports.emit import Outputs, emit
 
-    if json_target != "-":
-        from rich.console import Console
-
-        render(diagnosis, Console(highlight=False))
-    if json_target is not None:
-        write_json(diagnosis, json_target)
+    emit(diagnosis, Outputs(json=json_target, html=html_target))
 
 
 COMMAND = DiagnoseCommand()
