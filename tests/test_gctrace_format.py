@@ -1,6 +1,6 @@
 """GODEBUG=gctrace=1,scavtrace=1,gcpacertrace=1 logs from real Go 1.23 and 1.27 programs.
 
-Samples are made by tests/fixtures/text/regenerate.py (program gen/gcload). GC timings
+Samples are made by tests/fixtures/text/regenerate_text.py (program gen/gcload). GC timings
 differ run to run, so values are checked against the sample's own text.
 """
 

@@ -1,6 +1,6 @@
 """Goroutine dumps and crash output from real Go 1.23 (classic maps) and 1.27 (Swiss maps) programs.
 
-Samples are made by tests/fixtures/text/regenerate.py from the programs in
+Samples are made by tests/fixtures/text/regenerate_text.py from the programs in
 tests/fixtures/text/gen/; the file:line values asserted here are fixed by those programs'
 source.
 """
