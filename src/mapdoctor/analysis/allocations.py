@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from mapdoctor.analysis.classify import user_site
+from mapdoctor.analysis.classify import SiteFinder
 from mapdoctor.analysis.costs import SiteKey, site_key
 from mapdoctor.analysis.evidence import AllocEvidence, GrowthSeries
 from mapdoctor.formats.detect import InputKind, LoadedInput
@@ -64,15 +64,16 @@ def alloc_evidence(inputs: list[LoadedInput]) -> AllocEvidence | None:
         if i_space is None or i_objects is None:
             continue
         duration += prof.duration_nanos
-        frames_cache: dict[tuple[int, ...], SiteKey] = {}
+        finder = SiteFinder()
+        keys: dict[int, SiteKey] = {}
         for sample in prof.samples:
             b = sample.values[i_space]
             if not b:
                 continue
-            key = tuple(loc.id for loc in sample.locations)
-            site = frames_cache.get(key)
+            frame = finder.site(sample.locations)
+            site = keys.get(id(frame))
             if site is None:
-                site = frames_cache[key] = site_key(user_site(sample.stack()))
+                site = keys[id(frame)] = site_key(frame)
             total_b += b
             total_o += sample.values[i_objects]
             by_site[site] += b
