@@ -10,12 +10,15 @@ import pytest
 
 from mapdoctor.errors import InputError
 from mapdoctor.formats.trace import looks_like_trace, parse_trace
-from mapdoctor.formats.trace.batches import HEADER_LEN, read_batch
+from mapdoctor.formats.trace.batches import HEADER_LEN, read_batch, uvarint
+from mapdoctor.formats.trace.spec import table_for
 from mapdoctor.model.trace import ExecutionTrace
 
 TRACE_DIR = Path(__file__).parent / "fixtures" / "trace"
 GO123 = TRACE_DIR / "go1.23-tiny.trace"
 GO127 = TRACE_DIR / "go1.27-tiny.trace"
+#: One tiny trace of each format version.
+TINY = [TRACE_DIR / f"go1.{v}-tiny.trace" for v in (22, 23, 25, 27)]
 
 
 def batch_offsets(data: bytes) -> list[int]:
@@ -48,6 +51,13 @@ def test_old_format_is_unsupported(minor: int) -> None:
     assert str(exc.value).startswith("t.trace: trace: offset 0: ")
 
 
+def test_real_go121_trace_is_unsupported() -> None:
+    data = (TRACE_DIR / "go1.21.trace").read_bytes()  # written by Go 1.21.13
+    assert looks_like_trace(data)
+    with pytest.raises(InputError, match=r"unsupported trace version go 1\.21"):
+        parse(data)
+
+
 @pytest.mark.parametrize("minor", [24, 27, 99])
 def test_unknown_versions(minor: int) -> None:
     with pytest.raises(InputError, match=f"unknown or unsupported trace version go 1.{minor}"):
@@ -66,7 +76,7 @@ def test_header_only() -> None:
         parse(header(26))
 
 
-@pytest.mark.parametrize("path", [GO123, GO127], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", TINY, ids=lambda p: p.name)
 def test_truncation_at_every_batch_boundary(path: Path) -> None:
     data = path.read_bytes()
     full = parse(data)
@@ -87,7 +97,7 @@ def test_truncation_at_every_batch_boundary(path: Path) -> None:
         # generation cut at a batch boundary is read as it is if it still adds up.
 
 
-@pytest.mark.parametrize("path", [GO123, GO127], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", TINY, ids=lambda p: p.name)
 def test_truncation_inside_batches(path: Path) -> None:
     data = path.read_bytes()
     offsets = batch_offsets(data)
@@ -138,7 +148,7 @@ def _first_event_batch(data: bytes) -> tuple[int, int]:
     """(offset of the first event of the first per-thread event batch, batch offset)."""
     for off in batch_offsets(data)[:-1]:
         b = read_batch(data, off)
-        if b.exp == 0 and b.end > b.start and data[b.start] >= 9:
+        if b.exp == 0 and b.end > b.start and table_for(int(data[5:7])).timed_width[data[b.start]] > 0:
             return b.start, off
     raise AssertionError("no event batch")
 
@@ -177,3 +187,40 @@ def test_oversized_string() -> None:
     batch = bytes([1, 1, 1, 1, len(body) & 0x7F | 0x80, len(body) >> 7]) + body
     with pytest.raises(InputError, match="invalid string size 2049"):
         parse(header(23) + batch)
+
+
+def _uvarint(v: int) -> bytes:
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7F | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def _with_first_delta(data: bytes, delta: bytes) -> bytes:
+    """``data`` with the timestamp delta of the first event of its first event batch
+    replaced by the raw varint bytes ``delta`` (the batch size adjusted to match)."""
+    pos, off = _first_event_batch(data)
+    b = read_batch(data, off)
+    _, dt_end = uvarint(data, pos + 1, b.end, "dt")
+    body = data[pos:pos + 1] + delta + data[dt_end:b.end]
+    head = bytes([data[off]]) + b"".join(_uvarint(v) for v in (b.gen, b.m % (1 << 64), b.time, len(body)))
+    return data[:off] + head + body + data[b.end:]
+
+
+@pytest.mark.parametrize("delta", [(1 << 64) - 1, 1 << 63, 1 << 50])
+def test_absurd_timestamps(delta: int) -> None:
+    data = _with_first_delta(GO127.read_bytes(), _uvarint(delta))
+    try:
+        tr = parse(data)
+    except InputError as err:
+        assert err.why.startswith("offset ")
+    else:
+        assert tr.generations >= 1
+
+
+def test_varint_longer_than_64_bits_in_an_event() -> None:
+    data = _with_first_delta(GO127.read_bytes(), b"\xff" * 9 + b"\x02")
+    with pytest.raises(InputError, match="overflows 64 bits"):
+        parse(data)

@@ -17,13 +17,16 @@ from pathlib import Path
 import pytest
 
 from mapdoctor.formats.trace import parse_trace
+from mapdoctor.formats.trace.batches import HEADER_LEN, read_batch, uvarint
 from mapdoctor.formats.trace.dump import KindTimeDigest, digest_go_dump, dump_lines
 from mapdoctor.formats.trace.reader import read_trace
+from mapdoctor.formats.trace.spec import EV_FREQUENCY, EV_SYNC
 from mapdoctor.lab.toolchain import SWISS_GO, ToolchainError, find_go
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TRACE_DIR = FIXTURES / "trace"
-COMMITTED = sorted(TRACE_DIR.glob("*.trace"))
+#: Committed traces with a reference dump of Go's reader next to them.
+COMMITTED = sorted(p for p in TRACE_DIR.glob("*.trace") if p.with_name(p.name + ".json").is_file())
 LAB_CAPTURES = sorted([*FIXTURES.glob("go1.23/*/trace.out"), *FIXTURES.glob("go1.27/*/trace.out")])
 
 
@@ -34,7 +37,8 @@ def _reference(trace: Path) -> dict[str, object]:
 
 def test_fixtures_present() -> None:
     names = {p.name for p in COMMITTED}
-    assert {"go1.23.trace", "go1.27.trace", "go1.23-tiny.trace", "go1.27-tiny.trace"} <= names
+    # One of each format version: go 1.22, 1.23 (Go 1.23), 1.25 and 1.26 (Go 1.27).
+    assert {"go1.22-tiny.trace", "go1.23.trace", "go1.25-tiny.trace", "go1.27.trace"} <= names
     for p in COMMITTED:
         assert p.stat().st_size <= 1_000_000
 
@@ -69,7 +73,7 @@ def test_full_dump_matches_go(trace: Path) -> None:
 def test_model_counts_match_go(trace: Path) -> None:
     tr = parse_trace(trace.read_bytes(), str(trace))
     assert tr.event_counts == _reference(trace)["counts"]
-    assert tr.format_version == (23 if "1.23" in trace.name else 26)
+    assert tr.format_version == {"1.22": 22, "1.23": 23, "1.25": 25, "1.27": 26}[trace.name[2:6]]
 
 
 def _go_dump(trace: Path) -> str:
@@ -94,3 +98,65 @@ def test_live_against_go(trace: Path) -> None:
     assert digest.hexdigest() == kind_time
     lines, _ = dump_lines(trace.read_bytes())
     assert lines == [line for line in text.splitlines() if line.startswith("M=")]
+
+
+def _with_odd_frequency(data: bytes) -> bytes:
+    """The trace with every frequency event changed to ticks-per-second + 1, so tick to
+    nanosecond conversion takes the general floating-point path (as on machines whose
+    trace clock is not an exact divisor of a second)."""
+    out = bytearray(data)
+    pos = HEADER_LEN
+    version = int(data[5:7])
+    while pos < len(data):
+        b = read_batch(data, pos)
+        first = data[b.start] if b.end > b.start else -1
+        if b.exp == 0 and first in (EV_FREQUENCY, EV_SYNC):
+            p = b.start + (1 if version >= 25 else 0)
+            while p < b.end:
+                typ = data[p]
+                if typ == EV_FREQUENCY:
+                    f, end = uvarint(data, p + 1, b.end, "freq")
+                    enc = _uvarint_bytes(f + 1)
+                    assert len(enc) == end - p - 1
+                    out[p + 1:end] = enc
+                    p = end
+                else:  # a clock snapshot: four varints
+                    p += 1
+                    for _ in range(4):
+                        _, p = uvarint(data, p, b.end, "clock")
+        pos = b.end
+    return bytes(out)
+
+
+def _uvarint_bytes(v: int) -> bytes:
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7F | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("name", ["go1.23-tiny.trace", "go1.27-tiny.trace"])
+def test_odd_clock_frequency(name: str) -> None:
+    data = (TRACE_DIR / name).read_bytes()
+    odd = _with_odd_frequency(data)
+    assert odd != data
+    base = parse_trace(data, name)
+    tr = parse_trace(odd, name)
+    assert tr.event_counts == base.event_counts
+    assert tr.end_ns != base.end_ns
+    assert list(tr.sched_waits.start_ns) == sorted(tr.sched_waits.start_ns)
+    digest = KindTimeDigest()
+    read_trace(odd, digest)
+    assert digest.counts == base.event_counts
+
+
+@pytest.mark.go
+@pytest.mark.parametrize("name", ["go1.23-tiny.trace", "go1.27-tiny.trace"])
+def test_odd_clock_frequency_live(name: str, tmp_path: Path) -> None:
+    odd = tmp_path / name
+    odd.write_bytes(_with_odd_frequency((TRACE_DIR / name).read_bytes()))
+    text = _go_dump(odd)
+    lines, _ = dump_lines(odd.read_bytes(), stacks=True)
+    assert "".join(line + "\n" for line in lines) == text

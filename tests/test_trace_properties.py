@@ -15,7 +15,7 @@ from mapdoctor.formats.trace.batches import HEADER_LEN
 from mapdoctor.model.trace import ExecutionTrace
 
 TRACE_DIR = Path(__file__).parent / "fixtures" / "trace"
-TRACES = [(TRACE_DIR / name).read_bytes() for name in ("go1.23-tiny.trace", "go1.27-tiny.trace")]
+TRACES = [(TRACE_DIR / f"go1.{v}-tiny.trace").read_bytes() for v in (22, 23, 25, 27)]
 #: Generous bound on one parse of a tiny trace (it takes well under a second).
 TIME_LIMIT_S = 20
 
@@ -36,7 +36,7 @@ def parse_or_error(data: bytes) -> ExecutionTrace | InputError:
 
 
 @SETTINGS
-@given(which=st.sampled_from([0, 1]), flips=st.lists(st.tuples(st.integers(0), st.integers(0, 7)),
+@given(which=st.sampled_from(range(len(TRACES))), flips=st.lists(st.tuples(st.integers(0), st.integers(0, 7)),
                                                         min_size=1, max_size=8))
 def test_bit_flips(which: int, flips: list[tuple[int, int]]) -> None:
     data = bytearray(TRACES[which])
@@ -47,7 +47,7 @@ def test_bit_flips(which: int, flips: list[tuple[int, int]]) -> None:
 
 
 @SETTINGS
-@given(which=st.sampled_from([0, 1]), pos=st.integers(0), value=st.integers(0, 255))
+@given(which=st.sampled_from(range(len(TRACES))), pos=st.integers(0), value=st.integers(0, 255))
 def test_byte_changes(which: int, pos: int, value: int) -> None:
     data = bytearray(TRACES[which])
     data[HEADER_LEN + pos % (len(data) - HEADER_LEN)] = value
@@ -55,7 +55,7 @@ def test_byte_changes(which: int, pos: int, value: int) -> None:
 
 
 @SETTINGS
-@given(which=st.sampled_from([0, 1]), cut=st.integers(0))
+@given(which=st.sampled_from(range(len(TRACES))), cut=st.integers(0))
 def test_cut_anywhere(which: int, cut: int) -> None:
     data = TRACES[which]
     result = parse_or_error(data[: cut % (len(data) + 1)])
@@ -64,7 +64,7 @@ def test_cut_anywhere(which: int, cut: int) -> None:
 
 
 @SETTINGS
-@given(which=st.sampled_from([0, 1]), garbage=st.binary(min_size=1, max_size=300))
+@given(which=st.sampled_from(range(len(TRACES))), garbage=st.binary(min_size=1, max_size=300))
 def test_garbage_appended(which: int, garbage: bytes) -> None:
     parse_or_error(TRACES[which] + garbage)
 
@@ -76,7 +76,7 @@ def test_random_bodies(minor: int, body: bytes) -> None:
 
 
 @SETTINGS
-@given(which=st.sampled_from([0, 1]), start=st.integers(0), length=st.integers(1, 64))
+@given(which=st.sampled_from(range(len(TRACES))), start=st.integers(0), length=st.integers(1, 64))
 def test_chunk_removed(which: int, start: int, length: int) -> None:
     data = TRACES[which]
     i = HEADER_LEN + start % (len(data) - HEADER_LEN)

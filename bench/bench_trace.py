@@ -1,0 +1,125 @@
+"""Benchmark: parse a large, busy execution trace and compare with Go's own reader.
+
+Generates a >= 30 MB trace with the test generator (tests/fixtures/trace/gen: map-growing
+request workers, goroutine ping-pong, a CPU profile), then times
+
+* ``parse_trace`` (in a fresh subprocess, which also reports its peak RSS), and
+* ``go tool trace -pprof=sched FILE`` of the Go 1.27.3 toolchain, which reads and
+  orders the same trace with Go's ``internal/trace`` reader.
+
+Runs alternate between the two so machine load affects both alike; the best of
+``--runs`` is reported. Targets: parse time <= 1.0x Go's, peak RSS <= 3x file size.
+
+Usage: python bench/bench_trace.py [--size-mb 30] [--runs 3] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mapdoctor.lab.toolchain import SWISS_GO, find_go
+
+GEN_DIR = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "trace" / "gen"
+
+_CHILD = """
+import resource, sys, time
+from mapdoctor.formats.limits import read_file
+from pathlib import Path
+data = read_file(Path(sys.argv[1]))
+from mapdoctor.formats.trace import parse_trace
+t0 = time.perf_counter()
+c0 = time.process_time()
+tr = parse_trace(data, sys.argv[1])
+wall = time.perf_counter() - t0
+cpu = time.process_time() - c0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+events = sum(tr.event_counts.values())
+print(f"{wall} {cpu} {rss} {events}")
+"""
+
+
+def make_trace(workdir: Path, size_mb: int) -> Path:
+    tc = find_go(SWISS_GO)
+    exe = workdir / "tracegen"
+    subprocess.run([str(tc.go), "build", "-trimpath", "-o", str(exe), "."], cwd=GEN_DIR, env=tc.env(),
+                   check=True, timeout=600)
+    out = workdir / "busy.trace"
+    seconds = 1.0
+    for _ in range(6):
+        subprocess.run([str(exe), "-o", str(out), "-duration", f"{seconds}s", "-pingpong", "4"], check=True,
+                       timeout=600, stderr=subprocess.DEVNULL)
+        size = out.stat().st_size
+        if size >= size_mb << 20:
+            return out
+        seconds *= 1.15 * (size_mb << 20) / max(size, 1)
+    raise SystemExit(f"could not make a {size_mb} MB trace (last: {out.stat().st_size} bytes)")
+
+
+def time_go(trace: Path) -> tuple[float, float]:
+    tc = find_go(SWISS_GO)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run([str(tc.go), "tool", "trace", "-pprof=sched", str(trace)], env=tc.env(), check=True,
+                   stdout=subprocess.DEVNULL, timeout=1200)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def time_python(trace: Path) -> tuple[float, float, int, int]:
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(trace)], check=True, capture_output=True,
+                         text=True, timeout=1200)
+    wall, cpu, rss, events = out.stdout.split()
+    return float(wall), float(cpu), int(rss), int(events)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size-mb", type=int, default=30)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--keep", type=Path, help="reuse or keep the trace in this directory")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        trace = workdir / "busy.trace"
+        if not trace.is_file() or trace.stat().st_size < args.size_mb << 20:
+            trace = make_trace(workdir, args.size_mb)
+        size = trace.stat().st_size
+        time_go(trace)  # the first run may build the trace tool
+        go_runs, py_runs = [], []
+        for _ in range(args.runs):
+            go_runs.append(time_go(trace))
+            py_runs.append(time_python(trace))
+        go_wall = min(w for w, _ in go_runs)
+        go_cpu = min(c for _, c in go_runs)
+        py_wall = min(r[0] for r in py_runs)
+        py_cpu = min(r[1] for r in py_runs)
+        rss = max(r[2] for r in py_runs)
+        result = {
+            "trace_bytes": size,
+            "events": py_runs[0][3],
+            "go_wall_s": round(go_wall, 2),
+            "go_cpu_s": round(go_cpu, 2),
+            "parse_wall_s": round(py_wall, 2),
+            "parse_cpu_s": round(py_cpu, 2),
+            "time_ratio_wall": round(py_wall / go_wall, 2),
+            "time_ratio_cpu": round(py_cpu / go_cpu, 2),
+            "peak_rss_bytes": rss,
+            "rss_over_file_size": round(rss / size, 2),
+            "load_average": os.getloadavg()[0],
+        }
+        print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Go execution traces (``runtime/trace``, ``go test -trace``, ``/debug/pprof/trace``).
+
+Reads the generation-based format of Go 1.22 and later (headers ``go 1.22 trace``,
+``go 1.23 trace`` — also written by Go 1.24 —, ``go 1.25 trace``, ``go 1.26 trace`` —
+also written by Go 1.27). The layers follow Go's own reader (``internal/trace``):
+
+* :mod:`.spec` — the event table per format version;
+* :mod:`.batches` — header and batches; :mod:`.varints` — bulk varint decoding;
+* :mod:`.generations` — strings, stacks, CPU samples, clock per generation;
+* :mod:`.cursor`, :mod:`.states`, :mod:`.handlers`, :mod:`.ordering` — the merge of
+  per-thread streams with the scheduler state machine that validates every transition;
+* :mod:`.events` — Go-like event views; :mod:`.build` — the analysis model;
+  :mod:`.dump` — ``go tool trace -d=parsed`` style text; :mod:`.reader` — the driver.
+
+See docs/TRACE.md.
+"""
+
+from __future__ import annotations
+
+from mapdoctor.errors import InputError
+from mapdoctor.formats.trace.batches import TraceFormatError, looks_like_header
+from mapdoctor.formats.trace.build import TraceBuilder
+from mapdoctor.formats.trace.reader import ReadOutcome, read_trace
+from mapdoctor.model.trace import ExecutionTrace
+
+__all__ = ["looks_like_trace", "parse_trace", "read_trace"]
+
+
+def looks_like_trace(data: bytes) -> bool:
+    """Whether ``data`` starts like a Go execution trace (any format version)."""
+    return looks_like_header(data)
+
+
+def parse_trace(data: bytes, path: str, *, keep_transitions: bool = False) -> ExecutionTrace:
+    """Parse a whole execution trace into the analysis model.
+
+    ``keep_transitions`` also keeps every goroutine state transition (memory grows with
+    the trace; scheduling latency is always kept in compact form). Raises
+    :class:`InputError` for anything but a readable trace; a trace cut off
+    mid-generation is returned with ``partial=True`` and a note.
+    """
+    builder = TraceBuilder(keep_transitions=keep_transitions)
+    try:
+        outcome: ReadOutcome = read_trace(data, builder, emit_all=keep_transitions)
+    except TraceFormatError as err:
+        raise InputError(path, "trace", str(err)) from None
+    except RecursionError:
+        raise InputError(path, "trace", "trace structure too deeply nested") from None
+    return builder.result(outcome)

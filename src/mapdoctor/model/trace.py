@@ -1,0 +1,204 @@
+"""What an execution trace says about GC, stop-the-world pauses, scheduling and CPU.
+
+Plain data, no parsing. Times are nanoseconds on the trace clock (Go's
+``trace.Time``): comparable within a trace, not wall-clock time. Per-event series
+that can have millions of entries (scheduling waits, metric samples) are kept in
+columnar ``array`` form.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+
+from mapdoctor.model.stack import Stack
+
+#: Goroutine ID meaning "no goroutine" (Go's ``trace.NoGoroutine``).
+NO_GOROUTINE = -1
+#: Task ID meaning "no task" (Go's ``trace.NoTask``).
+NO_TASK = (1 << 64) - 1
+
+#: Metric names, as Go's trace reader and ``runtime/metrics`` spell them.
+METRIC_HEAP_OBJECTS = "/memory/classes/heap/objects:bytes"
+METRIC_HEAP_GOAL = "/gc/heap/goal:bytes"
+METRIC_GOMAXPROCS = "/sched/gomaxprocs:threads"
+
+
+@dataclass(frozen=True, slots=True)
+class GCCycle:
+    """The concurrent mark phase of one GC cycle (``GC concurrent mark phase`` range)."""
+
+    seq: int  # the runtime's GC cycle number
+    start_ns: int | None  # None: already running when the trace started
+    end_ns: int | None  # None: still running when the trace ended
+    stack: Stack = ()  # what triggered it (often an allocation), leaf first
+
+    @property
+    def duration_ns(self) -> int | None:
+        if self.start_ns is None or self.end_ns is None:
+            return None
+        return self.end_ns - self.start_ns
+
+
+@dataclass(frozen=True, slots=True)
+class STWPause:
+    """A stop-the-world range, e.g. reason ``GC mark termination`` or ``read mem stats``."""
+
+    reason: str
+    start_ns: int
+    end_ns: int | None  # None: the trace ended during the pause
+    goroutine: int  # the goroutine that stopped the world
+    stack: Stack = ()
+
+    @property
+    def duration_ns(self) -> int | None:
+        return None if self.end_ns is None else self.end_ns - self.start_ns
+
+
+@dataclass(frozen=True, slots=True)
+class MarkAssist:
+    """A goroutine made to help the GC mark because it allocated (``GC mark assist``)."""
+
+    goroutine: int
+    start_ns: int | None  # None: already assisting when the trace (generation) started
+    end_ns: int | None
+    stack: Stack = ()  # the allocation that triggered the assist, leaf first
+
+    @property
+    def duration_ns(self) -> int | None:
+        if self.start_ns is None or self.end_ns is None:
+            return None
+        return self.end_ns - self.start_ns
+
+
+@dataclass(frozen=True, slots=True)
+class CPUSample:
+    """A CPU profile sample recorded in the trace (needs a running CPU profile)."""
+
+    time_ns: int
+    goroutine: int  # NO_GOROUTINE if the thread ran no goroutine
+    thread: int
+    proc: int
+    stack: Stack
+
+
+@dataclass(frozen=True, slots=True)
+class StateTransition:
+    """A goroutine state change (only kept when asked for: there are millions)."""
+
+    time_ns: int
+    goroutine: int
+    from_state: str  # "Undetermined", "NotExist", "Runnable", "Running", "Waiting", "Syscall"
+    to_state: str
+    reason: str = ""  # e.g. "chan receive", "sync", "preempted", "GC mark assist wait for work"
+    stack: Stack = ()
+
+
+@dataclass(slots=True)
+class SchedWaits:
+    """Each time a goroutine started running after waiting as runnable (Runnable -> Running).
+
+    ``wait_ns[i]`` is how long a goroutine waited before it started at ``start_ns[i]``:
+    the scheduling latency. Waits whose start was not in the trace are left out. (Which
+    goroutine waited is not kept: busy traces have millions of waits, and the latency
+    over time is what tells whether GC or map growth delayed the scheduler.)
+    """
+
+    start_ns: array[int] = field(default_factory=lambda: array("q"))
+    wait_ns: array[int] = field(default_factory=lambda: array("q"))
+
+    def __len__(self) -> int:
+        return len(self.start_ns)
+
+
+@dataclass(slots=True)
+class MetricSeries:
+    """Samples of one runtime metric over time."""
+
+    name: str
+    time_ns: array[int] = field(default_factory=lambda: array("q"))
+    value: array[int] = field(default_factory=lambda: array("Q"))
+
+    def __len__(self) -> int:
+        return len(self.time_ns)
+
+
+@dataclass(slots=True)
+class UserTask:
+    """A ``runtime/trace.NewTask`` task: e.g. one request, when the service annotates them."""
+
+    id: int
+    name: str  # "" if its begin was not in the trace
+    parent: int = NO_TASK
+    start_ns: int | None = None
+    end_ns: int | None = None
+    goroutine: int = NO_GOROUTINE  # where it began (or ended, if its begin is missing)
+
+    @property
+    def duration_ns(self) -> int | None:
+        if self.start_ns is None or self.end_ns is None:
+            return None
+        return self.end_ns - self.start_ns
+
+
+@dataclass(slots=True)
+class UserRegion:
+    """A ``runtime/trace.StartRegion``/``WithRegion`` region of one goroutine."""
+
+    name: str
+    task: int  # 0: the background task
+    goroutine: int
+    start_ns: int | None = None  # None: begun before the trace started
+    end_ns: int | None = None  # None: still open when the trace ended
+
+    @property
+    def duration_ns(self) -> int | None:
+        if self.start_ns is None or self.end_ns is None:
+            return None
+        return self.end_ns - self.start_ns
+
+
+@dataclass(frozen=True, slots=True)
+class UserLog:
+    """A ``runtime/trace.Log`` message."""
+
+    time_ns: int
+    task: int
+    goroutine: int
+    category: str
+    message: str
+
+
+@dataclass(slots=True)
+class ExecutionTrace:
+    """Everything the analysis uses from one ``runtime/trace`` capture."""
+
+    format_version: int  # N of the ``go 1.N trace`` header (Go 1.24 writes 23, Go 1.27 writes 26)
+    start_ns: int = 0
+    end_ns: int = 0
+    generations: int = 0
+    gc_cycles: list[GCCycle] = field(default_factory=list)
+    stw_pauses: list[STWPause] = field(default_factory=list)
+    mark_assists: list[MarkAssist] = field(default_factory=list)
+    cpu_samples: list[CPUSample] = field(default_factory=list)
+    sched_waits: SchedWaits = field(default_factory=SchedWaits)
+    #: Every goroutine state transition; None unless requested (``keep_transitions``).
+    transitions: list[StateTransition] | None = None
+    #: How often goroutines blocked (Running -> Waiting), by reason.
+    block_reasons: dict[str, int] = field(default_factory=dict)
+    tasks: list[UserTask] = field(default_factory=list)
+    regions: list[UserRegion] = field(default_factory=list)
+    logs: list[UserLog] = field(default_factory=list)
+    metrics: dict[str, MetricSeries] = field(default_factory=dict)
+    #: Number of events of each kind, named as Go's reader names them ("StateTransition", ...).
+    event_counts: dict[str, int] = field(default_factory=dict)
+    #: The trace ended mid-generation (cut off, or the process died): only complete data is kept.
+    partial: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def duration_ns(self) -> int:
+        return self.end_ns - self.start_ns
+
+    def metric(self, name: str) -> MetricSeries:
+        return self.metrics.get(name) or MetricSeries(name)
