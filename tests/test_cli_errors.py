@@ -8,7 +8,6 @@ import random
 import resource
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from google.protobuf import descriptor_pb2
 
 from labdata import scenario_dir
 from mapdoctor.formats.pprof.schema import ProfileMessage
+from testbytes import gzip_bomb
 
 GOOD = scenario_dir("go1.27", "mapgrow-str") / "cpu.pb.gz"
 
@@ -89,18 +89,9 @@ def test_pprof_with_dangling_function_id(tmp_path: Path) -> None:
     assert "7" in line
 
 
-def _bomb(size: int) -> bytes:
-    """A gzip stream of ``size`` zero bytes, built without holding them in memory."""
-    comp = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    chunk = bytes(1 << 20)
-    parts = [comp.compress(chunk) for _ in range(size >> 20)]
-    parts.append(comp.flush())
-    return b"".join(parts)
-
-
 def test_gzip_bomb_is_refused_fast_with_bounded_memory(tmp_path: Path) -> None:
     p = tmp_path / "bomb.pb.gz"
-    p.write_bytes(_bomb(2 << 30))  # ~2 MB that inflates to 2 GiB
+    p.write_bytes(gzip_bomb(2 << 30))  # ~2 MB that inflates to 2 GiB
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     proc = run("analyze", p, timeout=60)
     line = assert_one_line_error(proc, p, "gzip")
@@ -111,7 +102,7 @@ def test_gzip_bomb_is_refused_fast_with_bounded_memory(tmp_path: Path) -> None:
 
 def test_nested_gzip_is_not_taken_for_a_profile(tmp_path: Path) -> None:
     p = tmp_path / "nested.gz"
-    p.write_bytes(gzip.compress(_bomb(64 << 20)))  # a few KB: gzip of a gzip bomb
+    p.write_bytes(gzip.compress(gzip_bomb(64 << 20)))  # a few KB: gzip of a gzip bomb
     assert_one_line_error(run("analyze", p), p, "input")
 
 

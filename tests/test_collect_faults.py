@@ -18,7 +18,6 @@ import ssl
 import subprocess
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -32,6 +31,7 @@ from mapdoctor.collect.collector import collect
 from mapdoctor.collect.fetch import FORBIDDEN_ENDPOINTS, ForbiddenEndpointError, check_allowed, fetch
 from mapdoctor.collect.plan import request_timeout
 from mapdoctor.collect.target import parse_target
+from testbytes import gzip_bomb
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: A capture of the lab's mapgrow-str scenario (Go 1.27, ``mapdoctor.lab.capture``): endpoint -> file.
@@ -52,15 +52,6 @@ DURATION = 1
 #: The longest request of a --duration 1 run (the CPU profile and the delta profiles).
 LONGEST_TIMEOUT = request_timeout(DURATION)
 SLACK_S = 10.0
-
-
-def _gzip_bomb(inflated: int) -> bytes:
-    """A valid gzip stream of ``inflated`` zero bytes (about 1000:1)."""
-    comp = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    block = bytes(1 << 20)
-    parts = [comp.compress(block) for _ in range(inflated >> 20)]
-    parts.append(comp.flush())
-    return b"".join(parts)
 
 
 class FaultServer:
@@ -190,7 +181,7 @@ _BOMB: list[bytes] = []
 
 def _bomb(h: http.server.BaseHTTPRequestHandler, s: FaultServer, endpoint: str) -> None:
     if not _BOMB:
-        _BOMB.append(_gzip_bomb(300 << 20))
+        _BOMB.append(gzip_bomb(300 << 20))
     _send(h, 200, _BOMB[0], "application/octet-stream")
 
 
@@ -374,7 +365,7 @@ def test_forbidden_endpoints_are_refused_before_connecting(path: str) -> None:
 
 
 def test_gzip_bomb_fixture_is_a_bomb() -> None:
-    bomb = _gzip_bomb(2 << 20)
+    bomb = gzip_bomb(2 << 20)
     assert len(bomb) < 10_000
     assert len(gzip.decompress(bomb)) == 2 << 20
 

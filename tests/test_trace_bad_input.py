@@ -13,6 +13,7 @@ from mapdoctor.formats.trace import looks_like_trace, parse_trace
 from mapdoctor.formats.trace.batches import HEADER_LEN, read_batch, uvarint
 from mapdoctor.formats.trace.spec import table_for
 from mapdoctor.model.trace import ExecutionTrace
+from testbytes import uvarint as _uvarint
 
 TRACE_DIR = Path(__file__).parent / "fixtures" / "trace"
 GO123 = TRACE_DIR / "go1.23-tiny.trace"
@@ -187,15 +188,6 @@ def test_oversized_string() -> None:
     batch = bytes([1, 1, 1, 1, len(body) & 0x7F | 0x80, len(body) >> 7]) + body
     with pytest.raises(InputError, match="invalid string size 2049"):
         parse(header(23) + batch)
-
-
-def _uvarint(v: int) -> bytes:
-    out = bytearray()
-    while v >= 0x80:
-        out.append(v & 0x7F | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
 
 
 def _with_first_delta(data: bytes, delta: bytes) -> bytes:

@@ -22,6 +22,7 @@ from mapdoctor.formats.trace.dump import KindTimeDigest, digest_go_dump, dump_li
 from mapdoctor.formats.trace.reader import read_trace
 from mapdoctor.formats.trace.spec import EV_FREQUENCY, EV_SYNC
 from mapdoctor.lab.toolchain import SWISS_GO, ToolchainError, find_go
+from testbytes import uvarint as uvarint_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TRACE_DIR = FIXTURES / "trace"
@@ -116,7 +117,7 @@ def _with_odd_frequency(data: bytes) -> bytes:
                 typ = data[p]
                 if typ == EV_FREQUENCY:
                     f, end = uvarint(data, p + 1, b.end, "freq")
-                    enc = _uvarint_bytes(f + 1)
+                    enc = uvarint_bytes(f + 1)
                     assert len(enc) == end - p - 1
                     out[p + 1:end] = enc
                     p = end
@@ -125,15 +126,6 @@ def _with_odd_frequency(data: bytes) -> bytes:
                     for _ in range(4):
                         _, p = uvarint(data, p, b.end, "clock")
         pos = b.end
-    return bytes(out)
-
-
-def _uvarint_bytes(v: int) -> bytes:
-    out = bytearray()
-    while v >= 0x80:
-        out.append(v & 0x7F | 0x80)
-        v >>= 7
-    out.append(v)
     return bytes(out)
 
 
