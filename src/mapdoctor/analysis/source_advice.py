@@ -71,8 +71,9 @@ def _advice_from(site: Site, finding: Any) -> str:
     capacity = site.detail.get("capacity")
     agrees = ""
     if capacity and finding.bound:
-        agrees = (f"; the profile's estimate ({capacity['low']}-{capacity['high']} entries) "
-                  f"sizes it independently")
+        # The bound is symbolic; the data can only say what it should evaluate to.
+        agrees = (f"; the profile's growth allocations put the map's final size at {capacity['low']}-"
+                  f"{capacity['high']} entries, which {finding.bound} should match")
     if finding.fix is not None:
         return f"{finding.fix.description} at {where}{agrees}"
     return f"{finding.message} ({where}){agrees}"

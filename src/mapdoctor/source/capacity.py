@@ -221,10 +221,15 @@ def _swiss(allocs: list[_Alloc], layout: MapLayout, file: str, line: int) -> tup
     spread = 1.0 / math.sqrt(raw_ladder)  # relative standard error of the map count
     tables = (full.count / maps + 1) / 2
     n = _entries_for_tables(tables)
-    hi_tables = (full.count / (maps * max(0.2, 1 - spread)) + 1) / 2
-    lo_tables = (full.count / (maps * (1 + spread)) + 1) / 2
-    low = max(SWISS_TABLE_MAX, _entries_for_tables(lo_tables))
-    high = max(low + 1, _entries_for_tables(hi_tables))
+    def entries(sigmas: float) -> int:
+        """Entries per map if the map count is off by ``sigmas`` standard errors."""
+        return _entries_for_tables((full.count / (maps * max(0.2, 1 + sigmas * spread)) + 1) / 2)
+
+    # The range is two standard errors wide (the map count is the uncertain part); the hint,
+    # when it must lean high, takes one.
+    low = max(SWISS_TABLE_MAX, entries(2))
+    high = max(low + 1, entries(-2))
+    lean_high = max(low + 1, entries(-1))
     evidence = (f"{full.count:.0f} full {SWISS_TABLE_SLOTS}-slot tables ({full.size} bytes, "
                 f"{layout.group_size}-byte groups) over about {maps:.0f} maps (counted from "
                 f"{raw_ladder:.0f} sampled smaller tables): about {tables:.0f} tables, so about {n} entries "
@@ -233,8 +238,9 @@ def _swiss(allocs: list[_Alloc], layout: MapLayout, file: str, line: int) -> tup
     if raw_ladder < FEW_LADDER_SAMPLES:
         # Few samples: lean high. A hint 2x too large costs memory once; one 2x too small
         # still pays a whole round of table splits, which is what the hint is for.
-        recommended = high
-        evidence += f"; only {raw_ladder:.0f} samples of the smaller tables, so the hint is the range's upper end"
+        recommended = lean_high
+        evidence += (f"; only {raw_ladder:.0f} samples of the smaller tables, so the hint leans high "
+                     f"(one standard error above the estimate)")
     est = CapacityEstimate(file, line, "swiss", low, high, recommended, evidence,
                            layout.key_size, layout.elem_size, maps)
     return est, matched_bytes * len(per_cap)
