@@ -102,14 +102,22 @@ def load_file(path: Path) -> LoadedInput:
         from mapdoctor.formats import trace
 
         return LoadedInput(name, InputKind.TRACE, trace=trace.parse_trace(data, name))
-    from mapdoctor.formats import pprof
+    is_text = _is_text(data)
+    if not is_text:
+        from mapdoctor.formats import pprof
 
-    if pprof.looks_like_pprof(data):
-        prof = pprof.decode_profile(data, name)
-        kind_name = pprof.profile_kind(prof)
-        kind = InputKind(kind_name) if kind_name in _PPROF_KINDS else InputKind.PPROF_OTHER
-        return LoadedInput(name, kind, profile=prof)
-    if _is_text(data):
+        # Decode straight away (a large profile is parsed once, not sniffed first); only when
+        # that fails does the sniff decide between "a broken profile" and "not a profile".
+        try:
+            prof = pprof.decode_profile(data, name)
+        except InputError:
+            if pprof.looks_like_pprof(data):
+                raise
+        else:
+            kind_name = pprof.profile_kind(prof)
+            kind = InputKind(kind_name) if kind_name in _PPROF_KINDS else InputKind.PPROF_OTHER
+            return LoadedInput(name, kind, profile=prof)
+    if is_text:
         from mapdoctor.formats import gctrace, goroutines
 
         text = data.decode("utf-8", errors="replace")
