@@ -24,20 +24,28 @@ METRIC_HEAP_GOAL = "/gc/heap/goal:bytes"
 METRIC_GOMAXPROCS = "/sched/gomaxprocs:threads"
 
 
-@dataclass(frozen=True, slots=True)
-class GCCycle:
-    """The concurrent mark phase of one GC cycle (``GC concurrent mark phase`` range)."""
+class _Span:
+    """A time range whose edges the trace may not show (None: before its start / after its end)."""
 
-    seq: int  # the runtime's GC cycle number
-    start_ns: int | None  # None: already running when the trace started
-    end_ns: int | None  # None: still running when the trace ended
-    stack: Stack = ()  # what triggered it (often an allocation), leaf first
+    __slots__ = ()
+    start_ns: int | None
+    end_ns: int | None
 
     @property
     def duration_ns(self) -> int | None:
         if self.start_ns is None or self.end_ns is None:
             return None
         return self.end_ns - self.start_ns
+
+
+@dataclass(frozen=True, slots=True)
+class GCCycle(_Span):
+    """The concurrent mark phase of one GC cycle (``GC concurrent mark phase`` range)."""
+
+    seq: int  # the runtime's GC cycle number
+    start_ns: int | None  # None: already running when the trace started
+    end_ns: int | None  # None: still running when the trace ended
+    stack: Stack = ()  # what triggered it (often an allocation), leaf first
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,19 +64,13 @@ class STWPause:
 
 
 @dataclass(frozen=True, slots=True)
-class MarkAssist:
+class MarkAssist(_Span):
     """A goroutine made to help the GC mark because it allocated (``GC mark assist``)."""
 
     goroutine: int
     start_ns: int | None  # None: already assisting when the trace (generation) started
     end_ns: int | None
     stack: Stack = ()  # the allocation that triggered the assist, leaf first
-
-    @property
-    def duration_ns(self) -> int | None:
-        if self.start_ns is None or self.end_ns is None:
-            return None
-        return self.end_ns - self.start_ns
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +126,7 @@ class MetricSeries:
 
 
 @dataclass(slots=True)
-class UserTask:
+class UserTask(_Span):
     """A ``runtime/trace.NewTask`` task: e.g. one request, when the service annotates them."""
 
     id: int
@@ -134,15 +136,9 @@ class UserTask:
     end_ns: int | None = None
     goroutine: int = NO_GOROUTINE  # where it began (or ended, if its begin is missing)
 
-    @property
-    def duration_ns(self) -> int | None:
-        if self.start_ns is None or self.end_ns is None:
-            return None
-        return self.end_ns - self.start_ns
-
 
 @dataclass(slots=True)
-class UserRegion:
+class UserRegion(_Span):
     """A ``runtime/trace.StartRegion``/``WithRegion`` region of one goroutine."""
 
     name: str
@@ -150,12 +146,6 @@ class UserRegion:
     goroutine: int
     start_ns: int | None = None  # None: begun before the trace started
     end_ns: int | None = None  # None: still open when the trace ended
-
-    @property
-    def duration_ns(self) -> int | None:
-        if self.start_ns is None or self.end_ns is None:
-            return None
-        return self.end_ns - self.start_ns
 
 
 @dataclass(frozen=True, slots=True)
