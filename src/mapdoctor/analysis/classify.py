@@ -64,15 +64,21 @@ class StackClassifier:
         return Classified(cost, charged, user_site(stack), decided)
 
 
-def user_site(stack: Sequence[Frame]) -> Frame | None:
-    """The first (leaf-most) frame in user code; else the first non-runtime std frame."""
+def _candidates(frames: Sequence[Frame]) -> tuple[Frame | None, Frame | None]:
+    """(first user frame, first non-runtime standard-library frame before it) of leaf-first frames."""
     fallback: Frame | None = None
-    for frame in stack:
+    for frame in frames:
         if is_user_function(frame.function):
-            return frame
+            return frame, fallback
         if fallback is None and "." in frame.function and not _is_runtime(frame.function):
             fallback = frame
-    return fallback
+    return None, fallback
+
+
+def user_site(stack: Sequence[Frame]) -> Frame | None:
+    """The first (leaf-most) frame in user code; else the first non-runtime std frame."""
+    user, fallback = _candidates(stack)
+    return user or fallback
 
 
 class SiteFinder:
@@ -88,16 +94,7 @@ class SiteFinder:
         self._fallback: dict[int, Frame | None] = {}
 
     def _scan(self, loc: Location) -> None:
-        user: Frame | None = None
-        fallback: Frame | None = None
-        for frame in loc.frames():
-            if is_user_function(frame.function):
-                user = frame
-                break
-            if fallback is None and "." in frame.function and not _is_runtime(frame.function):
-                fallback = frame
-        self._user[loc.id] = user
-        self._fallback[loc.id] = fallback
+        self._user[loc.id], self._fallback[loc.id] = _candidates(loc.frames())
 
     def site(self, locations: Sequence[Location]) -> Frame | None:
         fallback: Frame | None = None

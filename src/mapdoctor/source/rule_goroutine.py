@@ -98,6 +98,12 @@ def _writes(body: Node) -> list[tuple[Node, Node]]:
     return out
 
 
+def _passed_ident(name: str, params: dict[str, int], args: list[Node]) -> Node | None:
+    """The identifier the go statement passes for parameter ``name``, if it passes one."""
+    idx = params[name]
+    return args[idx] if idx < len(args) and args[idx].type == "identifier" else None
+
+
 def _shared_in_literal(ctx: FileContext, lit: Node, body: Node, args: list[Node], outer: Resolver) -> list[_Shared]:
     params = _param_names(lit)
     out: list[_Shared] = []
@@ -105,9 +111,9 @@ def _shared_in_literal(ctx: FileContext, lit: Node, body: Node, args: list[Node]
         if obj.type == "identifier":
             name = text(obj)
             if name in params:
-                idx = params[name]
-                if idx < len(args) and args[idx].type == "identifier":
-                    s = _outer_map(ctx, args[idx], outer, w, "argument")
+                arg = _passed_ident(name, params, args)
+                if arg is not None:
+                    s = _outer_map(ctx, arg, outer, w, "argument")
                     if s is not None:
                         out.append(s)
                 continue
@@ -189,9 +195,9 @@ def _shared_in_callee(callee_ctx: FileContext, decl: Node, body: Node, args: lis
         if obj.type == "identifier":
             name = text(obj)
             if name in params:
-                idx = params[name]
-                if idx < len(args) and args[idx].type == "identifier":
-                    s = _outer_map_from_arg(args[idx], outer, w)
+                arg = _passed_ident(name, params, args)
+                if arg is not None:
+                    s = _outer_map_from_arg(arg, outer, w)
                     if s is not None and inner.type_of(obj).kind == "map":
                         out.append(s)
                 continue
