@@ -4,7 +4,7 @@ Makes a >= 5 MB allocation profile with the lab's `manystacks` scenario (tens of
 distinct call stacks), then runs each tool several times and reports medians and the ratio.
 Target: ratio <= 1.0 (mapdoctor no slower than Go's own tool).
 
-    python bench/bench_analyze.py [--go 1.27.3] [--runs 5] [--profile FILE]
+    python perf/bench_analyze.py [--go 1.27.3] [--runs 5] [--profile FILE]
 """
 
 from __future__ import annotations

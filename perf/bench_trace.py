@@ -10,7 +10,7 @@ request workers, goroutine ping-pong, a CPU profile), then times
 Runs alternate between the two so machine load affects both alike; the best of
 ``--runs`` is reported. Targets: parse time <= 1.0x Go's, peak RSS <= 3x file size.
 
-Usage: python bench/bench_trace.py [--size-mb 30] [--runs 3] [--keep DIR]
+Usage: python perf/bench_trace.py [--size-mb 30] [--runs 3] [--keep DIR]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Lint Go's own standard library source and report the throughput.
 
-Usage: python bench/bench_lint.py [--go VERSION] [--jobs N]
+Usage: python perf/bench_lint.py [--go VERSION] [--jobs N]
 
 Prints files/s, lines/s, findings/s and the total time; exits 1 if it took longer than the
 target (60 s for ~2 M lines on 2 cores) or if an internal error skipped a file.

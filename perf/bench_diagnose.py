@@ -10,7 +10,7 @@
     of the service (the cost of profiling and tracing inside the target, insensitive to
     other processes competing for the CPU).
 
-    python bench/bench_diagnose.py [--go 1.27.3] [--scenario mapgrow-str] [--runs 5]
+    python perf/bench_diagnose.py [--go 1.27.3] [--scenario mapgrow-str] [--runs 5]
 """
 
 from __future__ import annotations
