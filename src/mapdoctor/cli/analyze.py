@@ -11,6 +11,7 @@ from mapdoctor.cli.command import UsageError
 from mapdoctor.errors import InputError
 from mapdoctor.formats.detect import load_inputs
 from mapdoctor.reports.emit import Outputs, emit
+from mapdoctor.safetext import for_terminal
 
 
 class AnalyzeCommand:
@@ -36,10 +37,10 @@ class AnalyzeCommand:
             if not loaded.skipped:
                 raise InputError(str(args.paths[0]), "input", "nothing to analyse")
             for err in loaded.skipped[:-1]:
-                print(err, file=sys.stderr)
+                print(for_terminal(str(err)), file=sys.stderr)
             raise loaded.skipped[-1]
         for err in loaded.skipped:
-            print(f"skipped {err}", file=sys.stderr)
+            print(f"skipped {for_terminal(str(err))}", file=sys.stderr)
         diagnosis = diagnose(loaded, source_dir=args.source)
         emit(diagnosis, Outputs(json=args.json, html=args.html, color=not args.no_color))
         return 0

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from mapdoctor import __version__
 from mapdoctor.cli.command import Command, UsageError
 from mapdoctor.errors import InputError
+from mapdoctor.safetext import for_terminal
 
 #: Subcommand modules, each exposing ``COMMAND``. Imported lazily so that a command's heavy
 #: dependencies (tree-sitter, the HTTP client) cost nothing to the others.
@@ -64,10 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return cmd.run(args)
     except InputError as err:
-        print(str(err), file=sys.stderr)
+        print(for_terminal(str(err)), file=sys.stderr)
         return EXIT_BAD_INPUT
     except UsageError as err:
-        print(f"mapdoctor: {err}", file=sys.stderr)
+        print(f"mapdoctor: {for_terminal(str(err))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("mapdoctor: interrupted", file=sys.stderr)

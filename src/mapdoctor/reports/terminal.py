@@ -1,7 +1,8 @@
 """The readable terminal report: verdict first, then causes and sites, then what to do.
 
 Profile contents are untrusted: every string from the inputs goes into ``rich.text.Text``
-objects, never into markup, so a function named ``[red]x`` prints as itself.
+objects, never into markup, so a function named ``[red]x`` prints as itself, and through
+:func:`mapdoctor.safetext.for_terminal`, so control characters in it are shown, not obeyed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mapdoctor.analysis.findings import Diagnosis, Verdict
+from mapdoctor.safetext import for_terminal as _safe
 
 _VERDICT_STYLE = {
     Verdict.MAP_GROWTH: ("MAP GROWTH", "bold white on red"),
@@ -40,12 +42,12 @@ def render(d: Diagnosis, console: Console) -> None:
     if d.partial:
         head.append("  (partial: some inputs missing or incomplete)", style="yellow")
     console.print(head)
-    console.print(Text(d.summary))
+    console.print(Text(_safe(d.summary)))
     go = d.go
     if go.version or go.maps or go.range:
         console.print(Text(
-            f"Go: {go.version or go.range or 'unknown version'}, "
-            f"{(go.maps or 'unknown') + ' maps'}" + (f"  ({go.evidence})" if go.evidence else ""),
+            f"Go: {_safe(go.version or go.range or 'unknown version')}, "
+            f"{(go.maps or 'unknown') + ' maps'}" + (f"  ({_safe(go.evidence)})" if go.evidence else ""),
             style="dim",
         ))
     console.print()
@@ -56,15 +58,15 @@ def render(d: Diagnosis, console: Console) -> None:
             title.append(f"  score {_pct(cause.score)}", style="cyan")
             console.print(title)
             for ev in cause.evidence:
-                console.print(Text("   - " + ev))
+                console.print(Text("   - " + _safe(ev)))
             if cause.sites:
                 table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1), pad_edge=False)
                 table.add_column("   share", justify="right")
                 table.add_column("where")
                 table.add_column("function")
                 for s in cause.sites:
-                    where = f"{s.file}:{s.line}" if s.file else "(unknown)"
-                    table.add_row(Text("   " + _pct(s.share)), Text(where, style="bold"), Text(s.function))
+                    where = f"{_safe(s.file)}:{s.line}" if s.file else "(unknown)"
+                    table.add_row(Text("   " + _pct(s.share)), Text(where, style="bold"), Text(_safe(s.function)))
                 console.print(table)
             console.print()
     else:
@@ -76,8 +78,8 @@ def render(d: Diagnosis, console: Console) -> None:
         console.print(Text("What to do", style="bold underline"))
         for _cause, site in advice:
             line = Text(" * ")
-            line.append(f"{site.file}:{site.line}", style="bold")
-            line.append(f"  {site.advice}")
+            line.append(f"{_safe(site.file)}:{site.line}", style="bold")
+            line.append(f"  {_safe(site.advice)}")
             console.print(line)
         console.print()
 
@@ -85,9 +87,9 @@ def render(d: Diagnosis, console: Console) -> None:
         parts = [f"{k} {_pct(v)}" for k, v in sorted(d.shares.items(), key=lambda kv: -kv[1]) if v >= 0.005]
         console.print(Text("CPU by category: " + ", ".join(parts), style="dim"))
     if d.inputs:
-        console.print(Text("Inputs: " + ", ".join(f"{i.kind} ({i.path})" for i in d.inputs), style="dim"))
+        console.print(Text("Inputs: " + ", ".join(f"{i.kind} ({_safe(i.path)})" for i in d.inputs), style="dim"))
     for note in d.notes:
-        console.print(Text("Note: " + note, style="yellow"))
+        console.print(Text("Note: " + _safe(note), style="yellow"))
 
 
 class TerminalReporter:
