@@ -16,6 +16,21 @@ GENERIC = {
                            "or give the GC room: GOGC / GOMEMLIMIT",
     CauseKind.CONCURRENT_MAP_WRITES: "guard the map with a sync.Mutex (or sync.RWMutex), or confine it to "
                                      "one goroutine; `go test -race` finds the other writer",
+    CauseKind.MAP_CREATION: "create fewer small maps: a struct instead of a map literal with fixed keys, one map "
+                            "reused with clear(m) instead of one per item, or decoding into structs instead of "
+                            "map[string]any (a size hint does not help: small maps allocate on first insert)",
+}
+
+#: sync.Map advice per pattern of its operations (verdict._sync_map tells them apart).
+SYNC_MAP_ADVICE = {
+    "new_keys": "sync.Map suits keys written once and read often; this one keeps getting new keys (each copies "
+                "the read map on Go <= 1.23, allocates trie nodes on Go >= 1.24): use a map guarded by a "
+                "sync.Mutex (sharded if hot), or bound the key set",
+    "misses": "reads miss the read-only part of the sync.Map and take its lock (keys looked up before they are "
+              "stored, or right after): look them up after storing, keep misses out with a negative cache, or "
+              "use a map guarded by a sync.RWMutex",
+    "updates": "the sync.Map is updated in place (Store/Swap of existing keys) more than it is read: store a "
+               "pointer once (e.g. *atomic.Int64) and update through it, or use a map guarded by a sync.Mutex",
 }
 
 

@@ -28,20 +28,25 @@ class StackClassifier:
     def __init__(self, table: FrameTable) -> None:
         self.table = table
         self._exact: dict[str, tuple[Rule, ...]] = {}
-        self._prefix: list[tuple[str, Rule]] = []
+        self._glob: list[tuple[str, str, Rule]] = []
         for rule in table.rows:
             if rule.pattern.endswith("*"):
-                self._prefix.append((rule.pattern[:-1], rule))
+                self._glob.append((rule.pattern[:-1], "", rule))
+            elif "[*]" in rule.pattern:
+                prefix, _, suffix = rule.pattern.partition("[*]")
+                self._glob.append((prefix + "[", "]" + suffix, rule))
             else:
                 self._exact.setdefault(rule.pattern, ())
                 self._exact[rule.pattern] += (rule,)
         self._cache: dict[str, tuple[Rule, ...]] = {}
 
     def rules_for(self, function: str) -> tuple[Rule, ...]:
+        """Exact rows first, then glob rows in table order."""
         found = self._cache.get(function)
         if found is None:
             found = self._exact.get(function, ()) + tuple(
-                r for p, r in self._prefix if function.startswith(p)
+                r for p, x, r in self._glob
+                if function.startswith(p) and function.endswith(x) and len(function) >= len(p) + len(x)
             )
             self._cache[function] = found
         return found
@@ -51,14 +56,16 @@ class StackClassifier:
         cost = Cost.USER
         charged = Cost.USER
         decided = ""
+        caller = ""
         for frame in reversed(stack):
             for rule in self.rules_for(frame.function):
-                if rule.within is None or cost in rule.within:
+                if (rule.within is None or cost in rule.within) and (not rule.caller or caller in rule.caller):
                     if rule.cost is Cost.GC_ASSIST and cost is not Cost.GC_ASSIST:
                         charged = cost
                     cost = rule.cost
                     decided = frame.function
                     break
+            caller = frame.function
         if cost is not Cost.GC_ASSIST:
             charged = cost
         return Classified(cost, charged, user_site(stack), decided)

@@ -9,6 +9,7 @@ from typing import Any
 
 from mapdoctor.analysis.classify import Classified, StackClassifier
 from mapdoctor.analysis.frametable import Cost
+from mapdoctor.analysis.stats import Share
 from mapdoctor.model.profile import Location, Profile
 from mapdoctor.model.stack import Frame
 
@@ -37,19 +38,26 @@ class CostBreakdown:
     source: str
     unit: str
     total: float = 0.0
-    samples: int = 0
+    #: How many events the amounts rest on: CPU samples (the profile's sample counts, not its
+    #: distinct stacks), contention events, goroutines. Intervals are computed from these.
+    samples: float = 0.0
     duration_ns: int = 0
+    #: What ``samples`` counts (a key of ``stats.UNITS``).
+    count_unit: str = "samples"
     by_cost: defaultdict[Cost, float] = field(default_factory=tally)
+    #: ``samples`` per category (CPU samples in map growth, ...).
+    count_by_cost: defaultdict[Cost, float] = field(default_factory=tally)
     by_site: defaultdict[Cost, defaultdict[SiteKey, float]] = field(default_factory=lambda: defaultdict(tally))
     #: GC assist time by the category the assist interrupted.
     assist_charged_to: defaultdict[Cost, float] = field(default_factory=tally)
     assist_by_site: defaultdict[SiteKey, float] = field(default_factory=tally)
     decided_by: defaultdict[Cost, defaultdict[str, float]] = field(default_factory=lambda: defaultdict(tally))
 
-    def add(self, c: Classified, weight: float) -> None:
+    def add(self, c: Classified, weight: float, count: float = 1.0) -> None:
         self.total += weight
-        self.samples += 1
+        self.samples += count
         self.by_cost[c.cost] += weight
+        self.count_by_cost[c.cost] += count
         key = site_key(c.site)
         self.by_site[c.cost][key] += weight
         if c.decided_by:
@@ -63,6 +71,7 @@ class CostBreakdown:
         self.samples += other.samples
         self.duration_ns += other.duration_ns
         _add(self.by_cost, other.by_cost)
+        _add(self.count_by_cost, other.count_by_cost)
         for cost, sites in other.by_site.items():
             _add(self.by_site[cost], sites)
         _add(self.assist_charged_to, other.assist_charged_to)
@@ -72,6 +81,20 @@ class CostBreakdown:
 
     def share(self, cost: Cost) -> float:
         return self.by_cost[cost] / self.total if self.total else 0.0
+
+    def share_of(self, costs: Iterable[Cost]) -> float:
+        return sum(self.share(c) for c in costs)
+
+    def interval(self, costs: Iterable[Cost], extra: float = 0.0) -> Share:
+        """The share of ``costs`` (plus ``extra``, a share measured on the same samples) with
+        its 95 % interval over this breakdown's sample count."""
+        return Share.of_fraction(self.share_of(costs) + extra, self.samples, self.count_unit)
+
+    def sites_of(self, costs: Iterable[Cost]) -> defaultdict[SiteKey, float]:
+        out: defaultdict[SiteKey, float] = tally()
+        for c in costs:
+            _add(out, self.by_site.get(c, {}))
+        return out
 
     def top_sites(self, cost: Cost, n: int = 5) -> list[tuple[SiteKey, float]]:
         return most_common(self.by_site[cost], n)
@@ -92,10 +115,14 @@ def _add(into: dict[Any, float], other: dict[Any, float]) -> None:
 
 
 def profile_breakdown(
-    profile: Profile, value_index: int, classifier: StackClassifier, source: str, unit: str
+    profile: Profile, value_index: int, classifier: StackClassifier, source: str, unit: str,
+    count_index: int | None = None, count_unit: str = "samples",
 ) -> CostBreakdown:
-    """Classify every sample of ``profile`` by its stack, weighted by one of its values."""
-    out = CostBreakdown(source=source, unit=unit, duration_ns=profile.duration_nanos)
+    """Classify every sample of ``profile`` by its stack, weighted by one of its values.
+
+    ``count_index`` names the value that counts events (a CPU profile's ``samples``, a lock
+    profile's ``contentions``); without it each record counts once."""
+    out = CostBreakdown(source=source, unit=unit, duration_ns=profile.duration_nanos, count_unit=count_unit)
     frames_of: dict[int, tuple[Frame, ...]] = {}
     by_stack: dict[tuple[int, ...], Classified] = {}
 
@@ -114,7 +141,7 @@ def profile_breakdown(
         if c is None:
             stack = [f for loc in sample.locations for f in frames(loc)]
             c = by_stack[key] = classifier.classify(stack)
-        out.add(c, float(weight))
+        out.add(c, float(weight), float(sample.values[count_index]) if count_index is not None else 1.0)
     return out
 
 

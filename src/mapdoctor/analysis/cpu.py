@@ -19,7 +19,12 @@ def cpu_from_profiles(inputs: list[LoadedInput], classifier: StackClassifier) ->
         if idx is None:
             continue
         unit = prof.sample_types[idx].unit
-        part = profile_breakdown(prof, idx, classifier, source=f"CPU profile {item.path}", unit=unit)
+        # Count samples by the profile's own sample counts (one record can stand for many).
+        count_idx = prof.value_index("samples")
+        if count_idx is not None and prof.sample_types[count_idx].unit != "count":
+            count_idx = None
+        part = profile_breakdown(prof, idx, classifier, source=f"CPU profile {item.path}", unit=unit,
+                                 count_index=count_idx)
         if unit == "count" and prof.period:
             # Sample counts: weight by the sampling period to get nanoseconds.
             part.scale(prof.period)

@@ -1,10 +1,18 @@
-"""Evidence from goroutine dumps and crash output."""
+"""Evidence from goroutine dumps, goroutine profiles and crash output.
+
+A dump is one instant: what each goroutine was doing. Goroutines waiting on a lock are told by
+their stacks (a lock slow path: parked on the mutex's semaphore, spinning, or handing the lock
+over) rather than by the state in the header alone, because taking the dump wakes some of them
+(a contended mutex shows as 31 *runnable* goroutines in ``lockSlow``/``unlockSlow``). They are
+compared with the goroutines doing work (running, runnable, in a syscall); idle ones (network
+wait, select, sleep, channel receive) are neither.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from mapdoctor.analysis.classify import StackClassifier, user_site
+from mapdoctor.analysis.classify import SiteFinder, StackClassifier, user_site
 from mapdoctor.analysis.costs import SiteKey, site_key
 from mapdoctor.analysis.evidence import CrashEvidence, DumpEvidence
 from mapdoctor.analysis.frametable import Cost
@@ -12,7 +20,11 @@ from mapdoctor.formats.detect import InputKind, LoadedInput
 
 _CONCURRENT_MAP = "concurrent map"
 #: Wait reasons (goroutine header) that mean "blocked on a lock".
-_LOCK_STATES = ("sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.RWMutex.RLock", "semacquire")
+_LOCK_STATES = ("sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.RWMutex.RLock")
+#: States of goroutines that are doing work (or about to).
+_WORKING_STATES = ("running", "runnable", "syscall")
+#: Leaf functions of a parked goroutine in a goroutine profile.
+_PARKED_LEAVES = ("runtime.gopark", "runtime.goparkunlock")
 
 
 def dump_evidence(inputs: list[LoadedInput], classifier: StackClassifier) -> tuple[list[DumpEvidence],
@@ -24,16 +36,47 @@ def dump_evidence(inputs: list[LoadedInput], classifier: StackClassifier) -> tup
     for item in inputs:
         dump = item.dump
         if dump is None:
+            if item.kind is InputKind.GOROUTINE_PROFILE and item.profile is not None:
+                dumps.append(_from_profile(item, classifier))
             continue
         if item.kind is InputKind.CRASH and dump.fatal_error and dump.fatal_error.startswith(_CONCURRENT_MAP):
             crashes.append(CrashEvidence(item.path, dump.fatal_error, concurrent_map_writers(dump), dump.truncated))
             continue
         waiters: Counter[SiteKey] = Counter()
         growing: Counter[SiteKey] = Counter()
+        working = 0
         for g in dump.goroutines:
-            if g.state.startswith(_LOCK_STATES):
+            cost = classifier.classify(g.stack).cost
+            if cost is Cost.LOCK_WAIT or g.state.startswith(_LOCK_STATES):
                 waiters[site_key(user_site(g.stack))] += 1
-            elif classifier.classify(g.stack).cost is Cost.MAP_GROWTH:
+                continue
+            if cost is Cost.MAP_GROWTH:
                 growing[site_key(user_site(g.stack))] += 1
-        dumps.append(DumpEvidence(item.path, len(dump.goroutines), dict(waiters), dict(growing)))
+            if g.state.startswith(_WORKING_STATES):
+                working += 1
+        dumps.append(DumpEvidence(item.path, len(dump.goroutines), dict(waiters), dict(growing), working))
     return dumps, crashes
+
+
+def _from_profile(item: LoadedInput, classifier: StackClassifier) -> DumpEvidence:
+    """The same from a goroutine profile (``/debug/pprof/goroutine``): stacks with counts, no states."""
+    assert item.profile is not None
+    waiters: Counter[SiteKey] = Counter()
+    growing: Counter[SiteKey] = Counter()
+    finder = SiteFinder()
+    total = working = 0
+    for sample in item.profile.samples:
+        n = sample.values[0] if sample.values else 0
+        if n <= 0:
+            continue
+        total += n
+        stack = sample.stack()
+        cost = classifier.classify(stack).cost
+        if cost is Cost.LOCK_WAIT:
+            waiters[site_key(finder.site(sample.locations))] += n
+            continue
+        if cost is Cost.MAP_GROWTH:
+            growing[site_key(finder.site(sample.locations))] += n
+        if not stack or stack[0].function not in _PARKED_LEAVES:
+            working += n
+    return DumpEvidence(item.path, total, dict(waiters), dict(growing), working)

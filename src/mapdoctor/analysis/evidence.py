@@ -59,8 +59,9 @@ class GCEvidence:
 class DumpEvidence:
     path: str
     goroutines: int
-    lock_waiters: dict[SiteKey, int]
+    lock_waiters: dict[SiteKey, int]  # goroutines in a lock slow path, by the line that locks
     growing: dict[SiteKey, int]  # goroutines caught inside map growth (visible on Swiss builds)
+    working: int = 0  # goroutines running, runnable or in a syscall, not waiting on a lock
 
 
 @dataclass(slots=True)

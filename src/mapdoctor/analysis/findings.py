@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mapdoctor.analysis.stats import CONFIRMED, Share
+
 
 class Verdict(StrEnum):
     MAP_GROWTH = "map_growth"
@@ -23,6 +25,8 @@ class CauseKind(StrEnum):
     LOCK_CONTENTION = "lock_contention"
     GC_PRESSURE = "gc_pressure"
     CONCURRENT_MAP_WRITES = "concurrent_map_writes"
+    #: Creating many small maps (each allocates on its first insert; no size hint helps).
+    MAP_CREATION = "map_creation"
 
 
 @dataclass(slots=True)
@@ -43,6 +47,17 @@ class Cause:
     score: float  # 0..1, comparable across causes: the share of the service's time it costs
     evidence: list[str] = field(default_factory=list)
     sites: list[Site] = field(default_factory=list)
+    #: The score's 95 % interval and the sample count it rests on (None: not a sampled share,
+    #: e.g. a crash).
+    interval: Share | None = None
+    #: ``confirmed``: the interval's lower bound clears the cause's threshold; ``probable``:
+    #: only the point estimate does (more samples would tell).
+    status: str = CONFIRMED
+    #: The threshold the status was judged against (0 when there is none).
+    threshold: float = 0.0
+    #: Share of CPU in garbage collection charged to this cause because its allocations drive
+    #: the collector (included in ``score``).
+    gc_charged: float = 0.0
 
 
 @dataclass(slots=True)
@@ -72,3 +87,6 @@ class Diagnosis:
     notes: list[str] = field(default_factory=list)
     partial: bool = False
     timeline: dict[str, Any] | None = None
+    #: CPU samples the shares rest on, and each share's 95 % interval (same keys as shares).
+    cpu_samples: int = 0
+    share_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)

@@ -12,7 +12,13 @@ the row's ``within`` set (``None`` = from anywhere). That one mechanism expresse
 * classic ``growWork``/``evacuate`` also run under ``mapdelete``: still growth work;
 * map frames under ``sync.Map`` stay ``sync.Map`` (its dirty-map copies are its own cost);
 * a GC mark assist overrides whatever allocated: the time is GC work, and the category it
-  interrupted is remembered as what the assist is charged to.
+  interrupted is remembered as what the assist is charged to;
+* Swiss ``(*Map).growToSmall`` is the first group of every small map (no size hint avoids it):
+  map creation, not growth; classic maps allocate that first bucket in ``mapassign_fast*``;
+* ``sync.Map`` work is told apart by operation: reads (what it is built for), reads that miss
+  and take the lock, stores of new keys (dirty-map copies, hash-trie nodes), other writes;
+* lock fast paths (``Lock``/``Unlock`` themselves, also the holder's ``Unlock`` that ends every
+  mutex-profile stack) and slow paths (spinning, parking, hand-off) are separate categories.
 
 Every function name here was checked against CPU profiles of the lab programs built with
 Go 1.23 (classic maps) and Go 1.27 (Swiss tables); see docs/CLASSIFICATION.md.
@@ -32,12 +38,23 @@ class Cost(Enum):
     MAP_CLEAR = "map_clear"
     MAP_ITER = "map_iter"
     MAP_MAKE = "map_make"
+    #: Creating a small map: makemap_small, Swiss growToSmall, classic first bucket.
+    MAP_MAKE_SMALL = "map_make_small"
     MAP_GROWTH = "map_growth"
     SLICE_GROWTH = "slice_growth"
+    #: sync.Map writes other than new keys (Store/Swap of existing keys, Delete, locking).
     SYNC_MAP = "sync_map"
+    SYNC_MAP_READ = "sync_map_read"
+    #: A read that missed the read-only part and took the lock (Go <= 1.23).
+    SYNC_MAP_MISS = "sync_map_miss"
+    #: Stores of new keys: dirty-map copies and inserts, hash-trie entries and node expansion.
+    SYNC_MAP_NEWKEY = "sync_map_newkey"
     MALLOC = "malloc"
     GC = "gc"
     GC_ASSIST = "gc_assist"
+    #: Lock and Unlock themselves (uncontended cost, or a contended cache line).
+    LOCK = "lock"
+    #: Lock slow paths: spinning, parking on the semaphore, hand-off.
     LOCK_WAIT = "lock_wait"
     SCHEDULER = "scheduler"
     SYSCALL = "syscall"
@@ -58,12 +75,17 @@ SHARE_OF: dict[Cost, str] = {
     Cost.MAP_CLEAR: "map_access",
     Cost.MAP_ITER: "map_access",
     Cost.MAP_MAKE: "map_access",
+    Cost.MAP_MAKE_SMALL: "map_access",
     Cost.MAP_GROWTH: "map_growth",
     Cost.SLICE_GROWTH: "slice_growth",
     Cost.SYNC_MAP: "sync_map",
+    Cost.SYNC_MAP_READ: "sync_map",
+    Cost.SYNC_MAP_MISS: "sync_map",
+    Cost.SYNC_MAP_NEWKEY: "sync_map",
     Cost.MALLOC: "malloc",
     Cost.GC: "gc",
     Cost.GC_ASSIST: "gc_assist",
+    Cost.LOCK: "lock_wait",
     Cost.LOCK_WAIT: "lock_wait",
     Cost.SCHEDULER: "scheduler",
     Cost.SYSCALL: "syscall",
@@ -73,16 +95,32 @@ SHARE_OF: dict[Cost, str] = {
 _FROM_USER = frozenset({Cost.USER})
 _MAP_MUTATION = frozenset({Cost.MAP_WRITE, Cost.MAP_DELETE})
 _MAP_INSERT = frozenset({Cost.MAP_WRITE})
+_SYNC_WRITE = frozenset({Cost.SYNC_MAP})
+_SYNC_READ = frozenset({Cost.SYNC_MAP_READ})
+_LOCKING = frozenset({Cost.USER, Cost.LOCK})
+
+#: The classic fast-path inserts. They allocate with newobject only for the first bucket of a
+#: map made without one (``h.buckets == nil``) and, through newoverflow, for overflow buckets;
+#: the generic ``runtime.mapassign`` also allocates indirect keys/values (> 128 bytes), so it
+#: is not among them.
+_CLASSIC_FAST_ASSIGN = ("runtime.mapassign_fast32", "runtime.mapassign_fast32ptr", "runtime.mapassign_fast64",
+                        "runtime.mapassign_fast64ptr", "runtime.mapassign_faststr")
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """``pattern`` is a full function name, or a prefix when it ends with ``*``."""
+    """``pattern`` is a full function name, a prefix when it ends with ``*``, or has ``[*]``
+    standing for any type arguments of a generic (``(*HashTrieMap[*]).expand``). The ``*``
+    of ``(*T)`` is part of the name.
+
+    ``caller``, when given, restricts the row to frames called directly by one of these
+    functions (the next frame towards the root)."""
 
     pattern: str
     cost: Cost
     within: frozenset[Cost] | None = _FROM_USER
     note: str = ""
+    caller: tuple[str, ...] = ()
 
 
 # Entry points the compiler emits calls to; the same symbols exist in both implementations
@@ -96,6 +134,7 @@ _MAP_ENTRY = (
     Rule("runtime.mapiternext", Cost.MAP_ITER),
     Rule("runtime.mapIterStart", Cost.MAP_ITER),
     Rule("runtime.mapIterNext", Cost.MAP_ITER),
+    Rule("runtime.makemap_small", Cost.MAP_MAKE_SMALL, note="make(map) with no or a small hint, small literals"),
     Rule("runtime.makemap*", Cost.MAP_MAKE),
     Rule("runtime.mapclone*", Cost.MAP_MAKE),
     Rule("maps.clone", Cost.MAP_MAKE),
@@ -111,6 +150,8 @@ CLASSIC_MAP_ROWS = (
     # its preallocated pool); the row keeps the insert's category so that the growslice it
     # may call is not mistaken for slice growth.
     Rule("runtime.(*hmap).newoverflow", Cost.MAP_WRITE, _MAP_INSERT, "overflow bucket, may call growslice"),
+    Rule("runtime.newobject", Cost.MAP_MAKE_SMALL, _MAP_INSERT, "first bucket of a map made without one",
+         caller=_CLASSIC_FAST_ASSIGN),
 )
 
 SWISS_MAP_ROWS = (
@@ -118,30 +159,61 @@ SWISS_MAP_ROWS = (
     Rule("internal/runtime/maps.(*table).grow", Cost.MAP_GROWTH, _MAP_INSERT),
     Rule("internal/runtime/maps.(*table).split", Cost.MAP_GROWTH, _MAP_INSERT),
     Rule("internal/runtime/maps.(*Map).growToTable", Cost.MAP_GROWTH, _MAP_INSERT, "9th key: small map -> table"),
-    Rule("internal/runtime/maps.(*Map).growToSmall", Cost.MAP_GROWTH, _MAP_INSERT),
+    # NewMap with a hint <= 8 allocates nothing; the first insert allocates the one group of
+    # every small map here. No size hint avoids it: it is map creation, not growth.
+    Rule("internal/runtime/maps.(*Map).growToSmall", Cost.MAP_MAKE_SMALL, _MAP_INSERT, "first group of a small map"),
     Rule("internal/runtime/maps.(*Map).installTableSplit", Cost.MAP_GROWTH, _MAP_INSERT, "directory doubling"),
 )
 
 _SYNC_MAP = (
-    Rule("sync.(*Map).*", Cost.SYNC_MAP, note="<=1.23 read/dirty maps; dirtyLocked copies"),
+    # Reads: what sync.Map is built for. Go >= 1.24 reads never lock (hits and misses look alike).
+    Rule("sync.(*Map).Load", Cost.SYNC_MAP_READ, note="read hit (or a miss)"),
+    Rule("sync.(*Map).Range", Cost.SYNC_MAP_READ),
+    Rule("sync.(*Map).missLocked", Cost.SYNC_MAP_MISS, _SYNC_READ, "<=1.23 a miss counted towards promotion"),
+    Rule("sync.(*Mutex).*", Cost.SYNC_MAP_MISS, _SYNC_READ, "<=1.23 a read that missed the read map locks"),
+    Rule("internal/sync.(*HashTrieMap[*]).Load", Cost.SYNC_MAP_READ, note=">=1.24 hash-trie used directly"),
+    Rule("internal/sync.(*HashTrieMap[*]).All", Cost.SYNC_MAP_READ),
+    Rule("internal/sync.(*HashTrieMap[*]).Range", Cost.SYNC_MAP_READ),
+    # Writes: Store, LoadOrStore, Swap, Delete, CompareAndSwap, ...
+    Rule("sync.(*Map).*", Cost.SYNC_MAP),
     Rule("internal/sync.(*HashTrieMap[*", Cost.SYNC_MAP, note=">=1.24 hash-trie"),
     Rule("sync.(*HashTrieMap[*", Cost.SYNC_MAP),
+    # ... of new keys. <= 1.23: the first new key after a promotion copies the read map into a
+    # new dirty map (dirtyLocked); every new key is inserted there. >= 1.24: a new entry node,
+    # and indirect nodes when its hash prefix collides (expand).
+    Rule("sync.(*Map).dirtyLocked", Cost.SYNC_MAP_NEWKEY, _SYNC_WRITE, "<=1.23 read map copied"),
+    Rule("sync.newEntry", Cost.SYNC_MAP_NEWKEY, _SYNC_WRITE),
+    Rule("runtime.mapassign*", Cost.SYNC_MAP_NEWKEY, _SYNC_WRITE, "<=1.23 insert into the dirty map"),
+    Rule("internal/sync.newEntryNode[*", Cost.SYNC_MAP_NEWKEY, _SYNC_WRITE),
+    Rule("internal/sync.newIndirectNode[*", Cost.SYNC_MAP_NEWKEY, _SYNC_WRITE),
+    Rule("internal/sync.(*HashTrieMap[*]).expand", Cost.SYNC_MAP_NEWKEY, _SYNC_WRITE),
 )
 
 _LOCKS = (
-    Rule("sync.(*Mutex).Lock", Cost.LOCK_WAIT),
-    Rule("sync.(*Mutex).lockSlow", Cost.LOCK_WAIT),
-    Rule("sync.(*Mutex).unlockSlow", Cost.LOCK_WAIT),
-    Rule("sync.(*RWMutex).*", Cost.LOCK_WAIT),
-    Rule("internal/sync.(*Mutex).lockSlow", Cost.LOCK_WAIT),
-    Rule("internal/sync.(*Mutex).unlockSlow", Cost.LOCK_WAIT),
-    Rule("internal/sync.runtime_Semacquire*", Cost.LOCK_WAIT),
-    Rule("sync.runtime_Semacquire*", Cost.LOCK_WAIT),
-    Rule("sync.runtime_Semrelease", Cost.LOCK_WAIT),
-    Rule("internal/sync.runtime_Semrelease", Cost.LOCK_WAIT),
-    Rule("runtime.semacquire*", Cost.LOCK_WAIT),
-    Rule("runtime.semrelease*", Cost.LOCK_WAIT),
+    # Lock/Unlock themselves. Mutex-profile stacks end in the holder's Unlock (Go 1.23 and 1.27).
+    Rule("sync.(*Mutex).Lock", Cost.LOCK, _LOCKING),
+    Rule("sync.(*Mutex).TryLock", Cost.LOCK, _LOCKING),
+    Rule("sync.(*Mutex).Unlock", Cost.LOCK, _LOCKING, "the holder's side (mutex profiles)"),
+    Rule("sync.(*RWMutex).*", Cost.LOCK, _LOCKING),
+    Rule("internal/sync.(*Mutex).Lock", Cost.LOCK, _LOCKING),
+    Rule("internal/sync.(*Mutex).TryLock", Cost.LOCK, _LOCKING),
+    Rule("internal/sync.(*Mutex).Unlock", Cost.LOCK, _LOCKING),
+    # Slow paths: spinning, parking, waking the next waiter.
+    Rule("sync.(*Mutex).lockSlow", Cost.LOCK_WAIT, _LOCKING),
+    Rule("sync.(*Mutex).unlockSlow", Cost.LOCK_WAIT, _LOCKING),
+    Rule("sync.(*RWMutex).rUnlockSlow", Cost.LOCK_WAIT, _LOCKING),
+    Rule("internal/sync.(*Mutex).lockSlow", Cost.LOCK_WAIT, _LOCKING),
+    Rule("internal/sync.(*Mutex).unlockSlow", Cost.LOCK_WAIT, _LOCKING),
+    Rule("internal/sync.runtime_Semacquire*", Cost.LOCK_WAIT, _LOCKING),
+    Rule("sync.runtime_Semacquire*", Cost.LOCK_WAIT, _LOCKING),
+    Rule("sync.runtime_Semrelease", Cost.LOCK_WAIT, _LOCKING),
+    Rule("internal/sync.runtime_Semrelease", Cost.LOCK_WAIT, _LOCKING),
+    Rule("runtime.semacquire*", Cost.LOCK_WAIT, _LOCKING),
+    Rule("runtime.semrelease*", Cost.LOCK_WAIT, _LOCKING),
     Rule("runtime.lock2", Cost.LOCK_WAIT),
+    # They park on the same semaphores, but wait for other goroutines, not for a lock.
+    Rule("sync.(*WaitGroup).Wait", Cost.SCHEDULER),
+    Rule("sync.(*Cond).Wait", Cost.SCHEDULER),
 )
 
 _ALLOC = (

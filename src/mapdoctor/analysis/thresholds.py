@@ -1,28 +1,41 @@
 """The numbers the verdict rests on, in one place (justified in docs/CLASSIFICATION.md).
 
-They were set from the lab programs' captures on Go 1.23 and 1.27: each situation's own
-signal sits far above its threshold, and the healthy, idle and other-cause captures far
-below it.
+A measured share becomes a cause when the lower bound of its 95 % interval clears its
+threshold (``confirmed``), and a ``probable`` cause when only the point estimate does: a share
+near a threshold then gives the same verdict run after run, and says that more samples would
+tell. They were set from the lab programs' captures on Go 1.23 and 1.27 and checked against
+the Go distribution's own benchmarks and tools (accuracy/): each situation's own signal sits
+far above its threshold, and the healthy, idle and other-cause captures far below it.
 """
 
 from __future__ import annotations
 
-#: Fewer CPU samples than this (0.5 s of CPU at 100 Hz) cannot support a confident verdict.
+#: Fewer samples than this (0.5 s of CPU at 100 Hz; lock contention events; goroutines)
+#: cannot support a confident verdict.
 MIN_CPU_SAMPLES = 50
+MIN_LOCK_EVENTS = 50
 #: Average busy cores below which the service is called idle during the window.
 IDLE_CORES = 0.05
 #: Share of CPU in map growth frames that makes map growth a cause.
 MAP_GROWTH_MIN = 0.05
 #: ... in runtime.growslice called from user code.
 SLICE_GROWTH_MIN = 0.08
-#: ... in sync.Map (and the runtime maps / hash tries beneath it).
+#: ... in sync.Map writes and locked read misses (reads alone are what it is built for).
 SYNC_MAP_MIN = 0.10
-#: GC background marking + mark assists not owned by a growth cause: above this the GC is a
-#: cause of its own. Lab: gcpressure 52-62%, the healthy pre-sized service 17-28%.
+#: ... creating small maps (makemap_small, the first group/bucket of each).
+MAP_CREATION_MIN = 0.10
+#: Allocation (mallocgc) plus collection (background marking and sweeping, mark assists) not
+#: charged to a cause above: beyond this the program mostly manages memory. The Go GC aims at
+#: 25 % of the CPU while it marks and runs only part of the time; allocation comes on top.
+#: Lab: gcpressure 63-88 %, the healthy pre-sized service 12-24 %.
 GC_MIN = 0.40
 #: ... or mark assists alone above this (allocating goroutines are being slowed down).
 GC_ASSIST_MIN = 0.35
-#: Lock wait rate / (lock wait rate + CPU rate): time goroutines wait on locks vs. run.
+#: Fewer GC assist samples than this cannot tell which allocations drive the GC (used only
+#: when no allocation profile is given).
+MIN_ASSIST_SAMPLES = 10
+#: Time lost on locks: waiting time / (waiting + running time) from block/mutex profiles,
+#: the share of CPU in lock operations, or the share of busy goroutines waiting on a lock.
 LOCK_MIN = 0.25
 #: The verdict is map growth when its cause scores at least this fraction of the top cause.
 MAP_GROWTH_VS_TOP = 0.5

@@ -29,12 +29,20 @@ def _site(s: Site) -> dict[str, Any]:
 
 
 def _cause(c: Cause) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "kind": c.kind.value,
         "score": _round(c.score),
+        "status": c.status,
         "evidence": list(c.evidence),
         "sites": [_site(s) for s in c.sites],
     }
+    if c.interval is not None:
+        out["interval"] = c.interval.as_dict()
+    if c.threshold:
+        out["threshold"] = _round(c.threshold)
+    if c.gc_charged:
+        out["gc_charged"] = _round(c.gc_charged)
+    return out
 
 
 def to_dict(d: Diagnosis) -> dict[str, Any]:
@@ -46,6 +54,8 @@ def to_dict(d: Diagnosis) -> dict[str, Any]:
         "partial": d.partial,
         "go": {"version": d.go.version, "maps": d.go.maps, "range": d.go.range, "evidence": d.go.evidence},
         "shares": {k: _round(v) for k, v in d.shares.items()},
+        "cpu_samples": d.cpu_samples,
+        "share_intervals": {k: [lo, hi] for k, (lo, hi) in d.share_intervals.items()},
         "causes": [_cause(c) for c in d.causes],
         "inputs": [{"path": i.path, "kind": i.kind, **({"note": i.note} if i.note else {})} for i in d.inputs],
         "notes": list(d.notes),

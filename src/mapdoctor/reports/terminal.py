@@ -27,6 +27,7 @@ _CAUSE_TITLE = {
     "lock_contention": "lock contention",
     "gc_pressure": "GC pressure",
     "concurrent_map_writes": "concurrent map writes",
+    "map_creation": "small-map creation",
 }
 
 
@@ -55,7 +56,10 @@ def render(d: Diagnosis, console: Console) -> None:
     if d.causes:
         for n, cause in enumerate(d.causes, 1):
             title = Text(f"{n}. {_CAUSE_TITLE.get(cause.kind.value, cause.kind.value)}", style="bold")
-            title.append(f"  score {_pct(cause.score)}", style="cyan")
+            score = cause.interval.text() if cause.interval is not None else _pct(cause.score)
+            title.append(f"  score {score}", style="cyan")
+            if cause.status == "probable":
+                title.append("  probable: the interval reaches below the threshold", style="yellow")
             console.print(title)
             for ev in cause.evidence:
                 console.print(Text("   - " + _safe(ev)))
@@ -85,7 +89,8 @@ def render(d: Diagnosis, console: Console) -> None:
 
     if d.shares and any(d.shares.values()):
         parts = [f"{k} {_pct(v)}" for k, v in sorted(d.shares.items(), key=lambda kv: -kv[1]) if v >= 0.005]
-        console.print(Text("CPU by category: " + ", ".join(parts), style="dim"))
+        samples = f" ({d.cpu_samples} samples)" if d.cpu_samples else ""
+        console.print(Text("CPU by category" + samples + ": " + ", ".join(parts), style="dim"))
     if d.inputs:
         console.print(Text("Inputs: " + ", ".join(f"{i.kind} ({_safe(i.path)})" for i in d.inputs), style="dim"))
     for note in d.notes:
