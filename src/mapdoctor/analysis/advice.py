@@ -34,6 +34,20 @@ SYNC_MAP_ADVICE = {
 }
 
 
-def map_hint_advice(estimate_low: int, estimate_high: int, hint: int) -> str:
+def capacity_text(low: int, high: int, limit: str) -> str:
+    """The final size a capacity estimate supports, as the evidence allows it to be said."""
+    if limit and high > 8 * max(low, 1):
+        return f"more than {low:,} entries; the profile cannot bound it closer ({limit})"
+    if limit:
+        return f"{low:,}-{high:,} entries; the profile cannot narrow it ({limit})"
+    return f"{low:,}-{high:,} entries"
+
+
+def map_hint_advice(estimate_low: int, estimate_high: int, hint: int, limit: str = "") -> str:
+    size = capacity_text(estimate_low, estimate_high, limit)
+    if limit:
+        return (f"pre-size the map with the count the code knows (e.g. the length of what fills it): "
+                f"make(map[K]V, n) at its make(...) site; the final size is {size}, about {hint:,} by the estimate")
     return (f"pre-size the map: make(map[K]V, {hint}) at its make(...) site "
-            f"(final size estimated {estimate_low}-{estimate_high} entries from its growth allocations)")
+            f"(final size {size} from its growth allocations; any hint "
+            f"in that range avoids every growth)")

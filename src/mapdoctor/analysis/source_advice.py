@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mapdoctor.analysis.advice import map_hint_advice
+from mapdoctor.analysis.advice import capacity_text, map_hint_advice
 from mapdoctor.analysis.findings import CauseKind, Diagnosis, Site
 from mapdoctor.formats.detect import InputKind, LoadedInput
 from mapdoctor.model.profile import Profile
@@ -51,9 +51,10 @@ def attach_capacity(diagnosis: Diagnosis, inputs: Sequence[LoadedInput]) -> None
                 if est is None:
                     continue
                 site.detail["capacity"] = {"low": est.low, "high": est.high, "recommended": est.recommended,
-                                           "implementation": est.implementation, "evidence": est.evidence}
+                                           "implementation": est.implementation, "evidence": est.evidence,
+                                           "narrow": est.narrow, **({"limit": est.limit} if est.limit else {})}
                 if site is cause.sites[0]:
-                    site.advice = map_hint_advice(est.low, est.high, est.recommended)
+                    site.advice = map_hint_advice(est.low, est.high, est.recommended, est.limit)
                 break
 
 
@@ -71,9 +72,11 @@ def _advice_from(site: Site, finding: Any) -> str:
     capacity = site.detail.get("capacity")
     agrees = ""
     if capacity and finding.bound:
-        # The bound is symbolic; the data can only say what it should evaluate to.
-        agrees = (f"; the profile's growth allocations put the map's final size at {capacity['low']}-"
-                  f"{capacity['high']} entries, which {finding.bound} should match")
+        # The bound is symbolic and exact: it is the recommendation; the data can only say what it
+        # should evaluate to.
+        size = capacity_text(capacity["low"], capacity["high"], capacity.get("limit", ""))
+        agrees = (f"; the profile's growth allocations put the map's final size at {size}, which {finding.bound} "
+                  "should match")
     if finding.fix is not None:
         return f"{finding.fix.description} at {where}{agrees}"
     return f"{finding.message} ({where}){agrees}"

@@ -191,15 +191,16 @@ def _gc_pressure(ev: Evidence, cpu: CostBreakdown, found: list[_Found],
     assists = max(0.0, cpu.share(Cost.GC_ASSIST) - owned)
     malloc = cpu.share(Cost.MALLOC)
     gc_work = background + assists
-    total = Share.of_fraction(gc_work + malloc, cpu.samples)
+    # What the user sees as "GC pressure": all allocation and collection work, whoever pays it.
+    total = Share.of_fraction(background + cpu.share(Cost.GC_ASSIST) + malloc, cpu.samples)
     fractions, basis = _alloc_fractions(ev, cpu, found)
     charged_total = 0.0
     drivers: list[tuple[Cause, float]] = []
     for i, f in enumerate(found):
         frac = fractions.get(i, 0.0)
         charge = gc_work * frac
-        if charge < 0.005:
-            continue
+        if charge < 0.005 or f.cause.status != CONFIRMED:
+            continue  # a probable cause keeps the share it was judged on
         c = f.cause
         c.gc_charged = charge
         c.score += charge
@@ -210,7 +211,8 @@ def _gc_pressure(ev: Evidence, cpu: CostBreakdown, found: list[_Found],
         charged_total += charge
         drivers.append((c, frac))
     rest = Share.of_fraction(gc_work - charged_total + malloc, cpu.samples)
-    rest_assists = Share.of_fraction(assists * (1 - sum(fractions.values())), cpu.samples)
+    charged_frac = sum(fractions.get(i, 0.0) for i, f in enumerate(found) if f.cause.status == CONFIRMED)
+    rest_assists = Share.of_fraction(assists * (1 - charged_frac), cpu.samples)
     status = rest.status(T.GC_MIN) or rest_assists.status(T.GC_ASSIST_MIN)
     if status is None:
         if drivers and total.status(T.GC_MIN) is not None:
@@ -462,7 +464,9 @@ def _summary(verdict: Verdict, causes: list[Cause], idle: bool, ev: Evidence, ha
         if not have_cpu:
             return (f"Probably: allocation sizes show a map growing without a size hint{where(g)}; "
                     f"a CPU profile or trace would confirm what it costs{tail}.")
-        return f"Yes: map growth costs {how_much(g)} of CPU{where(g)}{tail}{crash_tail}."
+        cost = f"{_pct(g.score)} of CPU" if g.interval is None else \
+            f"{100 * g.interval.value:.1f}% ± {100 * g.interval.half_width:.1f}% of CPU ({g.interval.count_text()})"
+        return f"Yes: map growth costs {cost}{where(g)}{tail}{crash_tail}."
     if verdict is Verdict.INCONCLUSIVE:
         return "Cannot tell: the inputs hold no CPU profile, execution trace or crash to judge from."
     confirmed = [c for c in causes if c.status == CONFIRMED and c is not crash]
@@ -486,8 +490,8 @@ def _summary(verdict: Verdict, causes: list[Cause], idle: bool, ev: Evidence, ha
     lead = f"No: the main cost is {NAMES[top.kind]} ({how_much(top)}){where(top)}"
     driven = next((e for e in top.evidence if e.startswith("GC pressure, driven by")), None)
     if driven is not None:
-        lead = f"No: GC pressure, driven by {NAMES[top.kind]}{where(top)} ({how_much(top)} of CPU with the GC work " \
-               f"it causes)"
+        lead = (f"No: GC pressure, driven by {NAMES[top.kind]}{where(top)}; with the GC work it causes it costs "
+                f"{how_much(top)}")
     tail = ""
     if crash is not None:
         tail = f"; and the program crashed on concurrent map writes{where(crash)}"

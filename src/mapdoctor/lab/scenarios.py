@@ -39,6 +39,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("gcpressure", "short-lived pointer-rich garbage over a large long-lived pointer graph, no maps"),
     Scenario("idle", "serves pprof and does nothing else (baseline)"),
     Scenario("crash", "two goroutines write one plain map without a lock: fatal error", serves=False),
+    Scenario("syncmap-read", "read-mostly sync.Map: keys stored once, requests only Load them (healthy control)"),
+    Scenario("smallmaps", "JSON-style rows as two-entry map literals: small-map creation, not growth"),
+    Scenario("slicegc", "append without capacity over a large pointer graph: GC pressure driven by slice growth"),
+    Scenario("mapgrow-minor", "mostly waiting; a small unhinted map per request: growth near the threshold"),
+    Scenario("builder", "CSV export into a strings.Builder without Grow: slice growth under WriteString"),
+    Scenario("mapgrow-field", "map field made in a constructor, filled through a method; make and insert apart"),
     Scenario(
         "manystacks",
         "benchmarks only: MemProfileRate=1, allocations from a huge number of distinct stacks",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from mapdoctor.analysis.stats import poisson
 from mapdoctor.model.profile import Profile, Sample
 from mapdoctor.source.findings import CapacityEstimate
 from mapdoctor.source.gosizes import MapLayout, allocation_matches, roundup_size
@@ -133,9 +134,6 @@ def _guess_layouts(allocs: list[_Alloc]) -> list[MapLayout]:
     return out
 
 
-#: Sampled small-table allocations below which a Swiss estimate's map count is too uncertain
-#: (relative error 1/sqrt(n) > ~20%) to aim at the middle of its range.
-FEW_LADDER_SAMPLES = 25
 #: Sampled allocations below which a size's scaled count is too noisy to set the reference.
 RELIABLE_RAW = 5.0
 
@@ -211,38 +209,34 @@ def _swiss(allocs: list[_Alloc], layout: MapLayout, file: str, line: int) -> tup
     raw_ladder = sum(a.raw for _, a in ladder if a is not None)
     maps = raw_ladder / sum(probs) if raw_ladder > 0 else 0.0
     if maps <= 0:
+        # Full tables were sampled but none of the smaller ones: the number of maps, and so the
+        # size of each, is unknown; only the lower bound holds.
         low = SWISS_TABLE_MAX
-        high = SWISS_TABLE_MAX * max(2, int(full.count))
-        evidence = (f"{full.count:.0f} full tables ({full.size} bytes each) but too few samples of the "
-                    f"smaller tables to count the maps: more than {low} entries each")
-        est = CapacityEstimate(file, line, "swiss", low, high, _geo(low, high), evidence,
-                               layout.key_size, layout.elem_size, 0.0)
+        high = _entries_for_tables((full.count + 1) / 2)
+        evidence = (f"{full.count:.0f} full tables ({full.size} bytes each) but no sample of the smaller "
+                    f"tables to count the maps: more than {low} entries each")
+        est = CapacityEstimate(file, line, "swiss", low, high, low + 1, evidence, layout.key_size,
+                               layout.elem_size, 0.0,
+                               limit="no sample of the maps' smaller tables, so the maps cannot be counted")
         return est, matched_bytes * len(per_cap)
-    spread = 1.0 / math.sqrt(raw_ladder)  # relative standard error of the map count
+    # The map count is the uncertain part: a Poisson count of the sampled ladder tables. Its 95%
+    # interval gives the range of entries per map; the table count per map is exact by comparison.
+    k_low, k_high = poisson(raw_ladder)
     tables = (full.count / maps + 1) / 2
     n = _entries_for_tables(tables)
-    def entries(sigmas: float) -> int:
-        """Entries per map if the map count is off by ``sigmas`` standard errors."""
-        return _entries_for_tables((full.count / (maps * max(0.2, 1 + sigmas * spread)) + 1) / 2)
-
-    # The range is two standard errors wide (the map count is the uncertain part); the hint,
-    # when it must lean high, takes one.
-    low = max(SWISS_TABLE_MAX, entries(2))
-    high = max(low + 1, entries(-2))
-    lean_high = max(low + 1, entries(-1))
+    low = max(SWISS_TABLE_MAX, _entries_for_tables((full.count / (k_high / sum(probs)) + 1) / 2))
+    high = max(low + 1, _entries_for_tables((full.count / max(k_low / sum(probs), 1.0) + 1) / 2))
     evidence = (f"{full.count:.0f} full {SWISS_TABLE_SLOTS}-slot tables ({full.size} bytes, "
                 f"{layout.group_size}-byte groups) over about {maps:.0f} maps (counted from "
                 f"{raw_ladder:.0f} sampled smaller tables): about {tables:.0f} tables, so about {n} entries "
                 f"per map")
-    recommended = max(low + 1, min(high, n))
-    if raw_ladder < FEW_LADDER_SAMPLES:
-        # Few samples: lean high. A hint 2x too large costs memory once; one 2x too small
-        # still pays a whole round of table splits, which is what the hint is for.
-        recommended = lean_high
-        evidence += (f"; only {raw_ladder:.0f} samples of the smaller tables, so the hint leans high "
-                     f"(one standard error above the estimate)")
-    est = CapacityEstimate(file, line, "swiss", low, high, recommended, evidence,
-                           layout.key_size, layout.elem_size, maps)
+    limit = ""
+    if high > 2 * low:
+        limit = (f"only {raw_ladder:.0f} sampled small tables count the maps (95% interval {k_low:.0f}-"
+                 f"{k_high:.0f}); a longer allocation profile, or a lower runtime.MemProfileRate, would "
+                 f"narrow it")
+    est = CapacityEstimate(file, line, "swiss", low, high, max(low + 1, min(high, n)), evidence,
+                           layout.key_size, layout.elem_size, maps, limit=limit)
     return est, matched_bytes * len(per_cap)
 
 

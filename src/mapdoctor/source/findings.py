@@ -88,9 +88,17 @@ class CapacityEstimate:
     key_size: int | None = None
     elem_size: int | None = None
     maps_observed: float = 0.0  # estimated number of maps filled at the line in the profile
+    #: Why the range is not narrower, when it is wider than a factor of 2 (e.g. too few samples
+    #: of the map's small tables to count the maps); empty when it is narrow.
+    limit: str = ""
 
     def contains(self, n: int) -> bool:
         return self.low < n <= self.high
+
+    @property
+    def narrow(self) -> bool:
+        """At most a factor of 2 wide: any hint in it avoids every growth but the last."""
+        return not self.limit and self.high <= 2 * max(self.low, 1)
 
 
 @dataclass(slots=True)

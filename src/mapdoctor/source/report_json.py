@@ -21,7 +21,8 @@ def _span(s: Span) -> dict[str, int]:
 def capacity_dict(c: CapacityEstimate) -> dict[str, Any]:
     return {"file": c.file, "line": c.line, "implementation": c.implementation, "low": c.low,
             "high": c.high, "recommended": c.recommended, "evidence": c.evidence,
-            "key_size": c.key_size, "elem_size": c.elem_size, "maps_observed": round(c.maps_observed, 1)}
+            "key_size": c.key_size, "elem_size": c.elem_size, "maps_observed": round(c.maps_observed, 1),
+            "narrow": c.narrow, **({"limit": c.limit} if c.limit else {})}
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:

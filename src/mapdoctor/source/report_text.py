@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from mapdoctor.analysis.advice import capacity_text
 from mapdoctor.source.findings import Finding, LintReport
 from mapdoctor.source.rules import RULES
 
@@ -31,9 +32,10 @@ def finding_text(f: Finding) -> list[str]:
         lines.append(f"    profile: {measured} at these lines ({f.cost.share:.1%} of the profile){extra}")
     if f.capacity is not None:
         c = f.capacity
-        lines.append(f"    size from the profile ({c.implementation} maps): more than {c.low} and at most {c.high} "
-                     f"entries; hint {c.recommended}" + (f" — the source bound {f.bound} is exact, prefer it; "
-                                                          f"expect it near {c.recommended}" if f.bound else ""))
+        size = f"more than {c.low} and at most {c.high} entries" if c.narrow else capacity_text(c.low, c.high, c.limit)
+        hint = f"the source bound {f.bound} is exact: use it (expect it near {c.recommended})" if f.bound else \
+            f"hint {c.recommended}"
+        lines.append(f"    size from the profile ({c.implementation} maps): {size}; {hint}")
         lines.append(f"      evidence: {c.evidence}")
     return lines
 
