@@ -39,12 +39,14 @@ def check_growth_scenario(directory: Path, file: str, implementation: str) -> No
     assert top.cost is not None and top.cost.growth_share > 0.1
     cap = top.capacity
     assert cap is not None and cap.implementation == implementation
-    assert LAB_ENTRIES / 2 <= cap.recommended <= LAB_ENTRIES * 2, cap
+    # The range holds the real size, and is narrow (within 2x) or says why it cannot be.
+    assert cap.contains(LAB_ENTRIES), cap
+    assert cap.narrow or cap.limit, cap
     assert top.bound == "len(batch)"
     # The library calls the lead's verdict uses, with the profile's own file name.
     assert findings_at(report, grow_file, grow_line)[0] is top
     est = estimate_map_capacity(allocs, grow_file, grow_line)
-    assert est is not None and LAB_ENTRIES / 2 <= est.recommended <= LAB_ENTRIES * 2
+    assert est is not None and est.contains(LAB_ENTRIES) and (est.narrow or est.limit)
 
 
 @pytest.mark.parametrize(("go", "implementation"), VERSIONS)

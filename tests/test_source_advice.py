@@ -32,4 +32,6 @@ def test_growth_site_gets_the_make_fix(go: str, scenario: str, file: str, make_t
     # The runtime estimate is attached next to the symbolic bound.
     cap = site.detail["capacity"]
     assert "final size at" in site.advice and cap["low"] < 60000 <= cap["high"]
-    assert 30000 <= cap["recommended"] <= 120000  # within 2x of the real 60000 entries
+    # Narrow (within 2x), or the reason it cannot be is stated; the source bound is the advice.
+    assert cap["narrow"] or cap["limit"] in site.advice
+    assert site.advice.startswith(f"use {fix}")

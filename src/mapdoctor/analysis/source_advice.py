@@ -82,6 +82,17 @@ def _advice_from(site: Site, finding: Any) -> str:
     return f"{finding.message} ({where}){agrees}"
 
 
+def _no_finding_reason(report: Any, site: Site) -> str:
+    """Why the lint found nothing at a site the profile blames (from the lint's own account)."""
+    from mapdoctor.source.profile_match import suffix_score
+
+    best = max((ps for ps in report.profile_sites if ps.line == site.line and not ps.rule),
+               key=lambda ps: suffix_score(ps.file, site.file), default=None)
+    if best is None or suffix_score(best.file, site.file) < 1:
+        return ""
+    return str(best.reason)
+
+
 def attach_source_findings(diagnosis: Diagnosis, source_dir: Path, inputs: Sequence[LoadedInput]) -> None:
     """Attach the lint findings that concern each site; the best fix becomes the advice."""
     from mapdoctor.source import findings_at, lint_paths
@@ -97,6 +108,9 @@ def attach_source_findings(diagnosis: Diagnosis, source_dir: Path, inputs: Seque
                 continue
             found = [f for f in findings_at(report, site.file, site.line) if f.rule in wanted]
             if not found:
+                why = _no_finding_reason(report, site)
+                if why:
+                    site.detail["no_finding"] = why
                 continue
             matched += 1
             site.detail["source_findings"] = [_finding_dict(f) for f in found]

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mapdoctor.source import rule_goroutine, rule_lifetime, rule_prealloc, rule_syncmap
+from mapdoctor.source import rule_goroutine, rule_lifetime, rule_prealloc, rule_profile_sites, rule_syncmap
 from mapdoctor.source.context import FileContext
 from mapdoctor.source.files import SourceFile, Unreadable, go_version, load
-from mapdoctor.source.findings import Finding, SkippedFile
+from mapdoctor.source.findings import Finding, ProfileSite, SkippedFile
 from mapdoctor.source.gotree import GoParser, Node, ParseTimeout
+from mapdoctor.source.profile_match import BlamedSite
 from mapdoctor.source.scope import PackageIndex
 
 #: A file whose parse takes longer is skipped (tree-sitter parses ~100k lines/s here).
@@ -30,6 +31,7 @@ class PackageResult:
     skipped: list[SkippedFile] = field(default_factory=list)
     files: int = 0
     lines: int = 0
+    profile_sites: list[ProfileSite] = field(default_factory=list)
 
 
 _parser: GoParser | None = None
@@ -42,8 +44,10 @@ def _get_parser() -> GoParser:
     return _parser
 
 
-def lint_package(paths: Sequence[tuple[str, str]]) -> PackageResult:
-    """Lint the files of one package, given as (path, display path) pairs."""
+def lint_package(paths: Sequence[tuple[str, str]],
+                 blamed: Sequence[tuple[str, BlamedSite]] = ()) -> PackageResult:
+    """Lint the files of one package, given as (path, display path) pairs; ``blamed`` are the
+    (path, site) lines a CPU profile blames in them, each to be covered or explained."""
     result = PackageResult()
     sources: list[SourceFile] = []
     for path, display in paths:
@@ -54,12 +58,15 @@ def lint_package(paths: Sequence[tuple[str, str]]) -> PackageResult:
     by_package: dict[str, list[SourceFile]] = {}
     for s in sources:
         by_package.setdefault(s.package, []).append(s)
+    display_of = dict(paths)
     for group in by_package.values():
-        _lint_group(group, result)
+        names = {s.display for s in group}
+        _lint_group(group, result, [(display_of.get(p, p), b) for p, b in blamed if display_of.get(p, p) in names])
     return result
 
 
-def _lint_group(sources: list[SourceFile], result: PackageResult) -> None:
+def _lint_group(sources: list[SourceFile], result: PackageResult,
+                blamed: Sequence[tuple[str, BlamedSite]] = ()) -> None:
     parser = _get_parser()
     pkg = PackageIndex()
     contexts: list[FileContext] = []
@@ -88,6 +95,14 @@ def _lint_group(sources: list[SourceFile], result: PackageResult) -> None:
     # A file nested too deeply was already reported by the file rules.
     with contextlib.suppress(RecursionError):
         rule_lifetime.check_package(done)
+    if blamed:
+        by_display = {c.display: c for c in done}
+        sites = [(by_display[d], b) for d, b in blamed if d in by_display]
+        with contextlib.suppress(RecursionError):
+            result.profile_sites.extend(rule_profile_sites.explain(done, sites))
+        result.profile_sites.extend(
+            rule_profile_sites.outcome(b, d, reason="the file was skipped (see the skipped files)")
+            for d, b in blamed if d not in by_display)
     for c in done:
         result.findings.extend(c.findings)
         result.files += 1

@@ -134,16 +134,21 @@ def _guess_layouts(allocs: list[_Alloc]) -> list[MapLayout]:
     return out
 
 
-#: Sampled allocations below which a size's scaled count is too noisy to set the reference.
-RELIABLE_RAW = 5.0
 
 
 def _reference_count(found: dict[int, _Alloc]) -> float:
-    """The count the final size is compared with. Small blocks are sampled rarely (one sample
-    of a 1 KB block stands for ~500 allocations), so their scaled counts swing wildly; the
-    blocks sampled often enough to count are the reference, when there are any."""
-    reliable = [a.count for a in found.values() if a.raw >= RELIABLE_RAW]
-    return max(reliable) if reliable else max(a.count for a in found.values())
+    """How many maps the line filled, from the sizes every map allocates once.
+
+    Each size's scaled count estimates the number of maps that reached it, with the error of
+    a Poisson count of its *sampled* allocations: one sample of a 1 KB block stands for ~500
+    allocations, while a 50 KB block is sampled one time in ten. So the counts are averaged
+    weighted by their samples (inverse variance): the well-sampled large blocks decide, and
+    one lucky sample of a small block cannot. (Sizes only a few maps reach pull the mean down
+    by little: few maps, so few samples.)"""
+    sampled = [a for a in found.values() if a.raw >= 1.0]
+    if not sampled:
+        return max(a.count for a in found.values())
+    return sum(a.count * a.raw for a in sampled) / sum(a.raw for a in sampled)
 
 
 def _geo(low: int, high: int) -> int:

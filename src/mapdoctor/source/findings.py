@@ -140,6 +140,22 @@ class SkippedFile:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class ProfileSite:
+    """A line a CPU profile blames (map growth, slice growth, sync.Map churn) and what covers it:
+    a finding (``rule``, ``finding_file``:``finding_line``) or the ``reason`` there is none."""
+
+    kind: str  # map_growth | slice_growth | sync_map
+    file: str  # the source file when found, else as the profile names it
+    line: int
+    function: str
+    share: float  # of the profile's CPU
+    rule: str = ""
+    finding_file: str = ""
+    finding_line: int = 0
+    reason: str = ""
+
+
 @dataclass(slots=True)
 class LintReport:
     findings: list[Finding] = field(default_factory=list)
@@ -147,3 +163,5 @@ class LintReport:
     files_checked: int = 0
     lines_checked: int = 0
     profiles: list[str] = field(default_factory=list)
+    #: with profiles: every blamed line, with the finding that covers it or why none does.
+    profile_sites: list[ProfileSite] = field(default_factory=list)

@@ -13,18 +13,24 @@ from mapdoctor.source.capacity import estimate_map_capacity
 from mapdoctor.source.files import discover
 from mapdoctor.source.findings import (
     CapacityEstimate,
-    Confidence,
     Finding,
     LineCost,
     LintReport,
+    ProfileSite,
     SkippedFile,
-    Span,
 )
-from mapdoctor.source.profile_match import ProfileCosts, parts, profile_costs, suffix_score
-from mapdoctor.source.rules import RULES
+from mapdoctor.source.profile_match import (
+    BlamedSite,
+    FileMatcher,
+    ProfileCosts,
+    blamed_sites,
+    parts,
+    profile_costs,
+    suffix_score,
+)
 
-#: A growth site shown by a profile but not by a rule is reported when at least this share of
-#: the CPU profile is map growth at that line.
+#: A line the CPU profile blames for growth or churn must get a finding or a reason when at
+#: least this share of the profile is spent there.
 MIN_GROWTH_SHARE = 0.01
 
 
@@ -40,26 +46,67 @@ def lint_paths(
     files, missing = discover(paths, include_vendor=include_vendor)
     report = LintReport()
     report.skipped.extend(SkippedFile(str(p), "no such file or directory") for p in missing)
+    blamed, unmatched = _blamed_by_source(profiles, [str(f) for f in files])
     groups: dict[Path, list[tuple[str, str]]] = {}
     for f in files:
         groups.setdefault(f.parent, []).append((str(f), str(f)))
-    units = sorted(groups.values(), key=lambda g: -sum(_size(p) for p, _ in g))
+    units = sorted(((g, tuple(b for p, _ in g for b in blamed.get(p, ()))) for g in groups.values()),
+                   key=lambda u: -sum(_size(p) for p, _ in u[0]))
     results: list[PackageResult]
     if workers > 1 and len(units) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(lint_package, units, chunksize=4))
+            results = list(pool.map(_lint_unit, units, chunksize=4))
     else:
-        results = [lint_package(u) for u in units]
+        results = [_lint_unit(u) for u in units]
     for r in results:
         report.findings.extend(r.findings)
         report.skipped.extend(r.skipped)
         report.files_checked += r.files
         report.lines_checked += r.lines
+        report.profile_sites.extend(r.profile_sites)
+    report.profile_sites.extend(unmatched)
+    report.profile_sites.sort(key=lambda s: -s.share)
     report.findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule))
     report.skipped.sort(key=lambda s: s.file)
     if profiles:
         attach_profiles(report, profiles, sorted({str(f) for f in files}))
     return report
+
+
+def _lint_unit(unit: tuple[list[tuple[str, str]], tuple[tuple[str, BlamedSite], ...]]) -> PackageResult:
+    return lint_package(unit[0], unit[1])
+
+
+def _blamed_by_source(profiles: Sequence[Profile], source_files: Sequence[str]
+                      ) -> tuple[dict[str, list[tuple[str, BlamedSite]]], list[ProfileSite]]:
+    """The lines the CPU profiles blame, by the source file they are in (best path-suffix match);
+    and the blamed lines of files that are not among the sources, with that as their reason."""
+    by_file: dict[str, list[tuple[str, BlamedSite]]] = {}
+    unmatched: list[ProfileSite] = []
+    seen: set[tuple[str, str, int]] = set()
+    for prof in profiles:
+        sites = blamed_sites(prof, MIN_GROWTH_SHARE)
+        if not sites:
+            continue
+        matcher = FileMatcher(s.file for s in sites)
+        owner: dict[str, str] = {}
+        for src in source_files:
+            for name in matcher.names_for(src):
+                best = owner.get(name)
+                if best is None or suffix_score(src, name) > suffix_score(best, name):
+                    owner[name] = src
+        for site in sites:
+            key = (site.kind, site.file, site.line)
+            if key in seen:
+                continue
+            seen.add(key)
+            found = owner.get(site.file)
+            if found is None:
+                unmatched.append(ProfileSite(site.kind, site.file, site.line, site.function, site.share,
+                                             reason="the file is not among the sources given"))
+            else:
+                by_file.setdefault(found, []).append((found, site))
+    return by_file, unmatched
 
 
 def _size(path: str) -> int:
@@ -76,7 +123,6 @@ def attach_profiles(report: LintReport, profiles: Sequence[Profile], source_file
     costs = [c for _, c in pairs]
     for f in report.findings:
         _attach_cost(f, costs)
-    _add_growth_sites(report, costs, source_files)
     allocs = [(p, c) for p, c in pairs if p.value_index("alloc_space") is not None]
     for f in report.findings:
         if f.rule in ("MD001", "MD006") and f.cost is not None:
@@ -102,32 +148,6 @@ def _attach_cost(f: Finding, costs: Sequence[ProfileCosts]) -> None:
             growth_share = max(growth_share, growth / pc.total)
     if values:
         f.cost = LineCost(values, share, growth_share)
-
-
-def _add_growth_sites(report: LintReport, costs: Sequence[ProfileCosts], source_files: Sequence[str]) -> None:
-    covered = {(f.file, ln) for f in report.findings for ln in f.cost_lines}
-    for pc in costs:
-        if pc.total <= 0:
-            continue
-        for src in source_files:
-            names = pc.matcher.names_for(src)
-            for (name, line), growth in pc.growth_by_line.items():
-                if name not in names or (src, line) in covered or growth / pc.total < MIN_GROWTH_SHARE:
-                    continue
-                covered.add((src, line))
-                share = growth / pc.total
-                f = Finding(
-                    rule="MD001",
-                    file=src,
-                    span=Span(line, 1, line, 1, 0, 0),
-                    message=(f"the map assigned at this line grew at run time ({share:.1%} of {pc.name} in "
-                             f"map growth under runtime.mapassign): give it a size hint where it is made"),
-                    severity=RULES["MD001"].severity,
-                    confidence=Confidence.MEDIUM,
-                    cost_lines=(line,),
-                )
-                _attach_cost(f, costs)
-                report.findings.append(f)
 
 
 def _capacity(f: Finding, allocs: Sequence[tuple[Profile, ProfileCosts]]) -> CapacityEstimate | None:

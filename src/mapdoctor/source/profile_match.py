@@ -10,20 +10,39 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from mapdoctor.analysis import frametable
+from mapdoctor.analysis.classify import StackClassifier
+from mapdoctor.analysis.frametable import Cost
+from mapdoctor.analysis.goinfo import detect_go
 from mapdoctor.model.profile import Profile, Sample
 
-#: Frames that mean a map is growing when they sit under ``runtime.mapassign*``.
-GROWTH_FRAMES = frozenset({
-    # classic hmap (Go <= 1.23, and 1.24/1.25 with GOEXPERIMENT=noswissmap)
-    "runtime.hashGrow", "runtime.growWork", "runtime.growWork_fast32", "runtime.growWork_fast64",
-    "runtime.growWork_faststr", "runtime.evacuate", "runtime.evacuate_fast32", "runtime.evacuate_fast64",
-    "runtime.evacuate_faststr", "runtime.makeBucketArray",
-    # Swiss tables (Go >= 1.24)
-    "internal/runtime/maps.(*table).rehash", "internal/runtime/maps.(*table).grow",
-    "internal/runtime/maps.(*table).split", "internal/runtime/maps.(*Map).growToTable",
-    "internal/runtime/maps.(*Map).growToSmall", "internal/runtime/maps.(*Map).installTableSplit",
-})
 SWISS_PREFIX = "internal/runtime/maps."
+
+#: What a CPU profile blames a line for, by cost category (the verdict's frame tables decide).
+BLAME: dict[Cost, str] = {
+    Cost.MAP_GROWTH: "map_growth",
+    Cost.SLICE_GROWTH: "slice_growth",
+    Cost.SYNC_MAP: "sync_map",
+    Cost.SYNC_MAP_MISS: "sync_map",
+    Cost.SYNC_MAP_NEWKEY: "sync_map",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BlamedSite:
+    """A line a CPU profile blames for map growth, slice growth or sync.Map churn."""
+
+    kind: str  # a value of BLAME
+    file: str  # as the profile names it
+    line: int
+    function: str
+    share: float  # of the profile's CPU
+
+
+def classifier_for(profile: Profile) -> StackClassifier:
+    go = detect_go(f.name for f in profile.functions)
+    table = {"classic": frametable.CLASSIC, "swiss": frametable.SWISS}.get(go.maps or "", frametable.ANY)
+    return StackClassifier(table)
 
 
 def parts(path: str) -> list[str]:
@@ -71,18 +90,37 @@ def frames(sample: Sample) -> list[tuple[str, str, int]]:
     return [(ln.function.name, ln.function.filename, ln.line) for loc in sample.locations for ln in loc.lines]
 
 
-def growth_site(sample: Sample) -> tuple[str, int] | None:
-    """The (file, line) whose map assignment is growing the map in this CPU sample, if any."""
-    fr = frames(sample)
-    grew = False
-    for i, (fn, _file, _line) in enumerate(fr):
-        if fn in GROWTH_FRAMES:
-            grew = True
-        elif fn.startswith("runtime.mapassign"):
-            if grew and i + 1 < len(fr):
-                return fr[i + 1][1], fr[i + 1][2]
-            return None
-    return None
+def is_cpu_profile(profile: Profile) -> bool:
+    return profile.value_index("cpu") is not None or (
+        profile.value_index("samples") is not None and profile.value_index("alloc_space") is None
+        and profile.value_index("delay") is None and profile.value_index("inuse_space") is None)
+
+
+def blamed_sites(profile: Profile, min_share: float) -> list[BlamedSite]:
+    """Lines a CPU profile blames for growth or churn, with at least ``min_share`` of its CPU."""
+    if not is_cpu_profile(profile):
+        return []
+    idx = main_value_index(profile)
+    if idx is None:
+        return []
+    classifier = classifier_for(profile)
+    total = 0.0
+    by: dict[tuple[str, str, int, str], float] = {}
+    for s in profile.samples:
+        v = s.values[idx] if idx < len(s.values) else 0
+        if v <= 0:
+            continue
+        total += v
+        c = classifier.classify(s.stack())
+        kind = BLAME.get(c.cost)
+        if kind is None or c.site is None or not c.site.file:
+            continue
+        key = (kind, c.site.file, c.site.line, c.site.function)
+        by[key] = by.get(key, 0.0) + v
+    if not total:
+        return []
+    out = [BlamedSite(k, f, ln, fn, v / total) for (k, f, ln, fn), v in by.items() if v / total >= min_share]
+    return sorted(out, key=lambda b: -b.share)
 
 
 def main_value_index(profile: Profile) -> int | None:
@@ -123,6 +161,7 @@ def profile_costs(profile: Profile) -> ProfileCosts | None:
     if idx is None:
         return None
     vt = profile.sample_types[idx]
+    classifier = classifier_for(profile) if is_cpu_profile(profile) else None
     by_line: dict[tuple[str, int], int] = {}
     growth: dict[tuple[str, int], int] = {}
     samples: list[tuple[int, frozenset[tuple[str, int]]]] = []
@@ -138,7 +177,9 @@ def profile_costs(profile: Profile) -> ProfileCosts | None:
         for key in at:
             by_line[key] = by_line.get(key, 0) + v
             files.add(key[0])
-        site = growth_site(s)
-        if site is not None:
-            growth[site] = growth.get(site, 0) + v
+        if classifier is not None:
+            c = classifier.classify(s.stack())
+            if c.cost is Cost.MAP_GROWTH and c.site is not None:
+                site = (c.site.file, c.site.line)
+                growth[site] = growth.get(site, 0) + v
     return ProfileCosts(vt.type, vt.unit, total, by_line, growth, FileMatcher(files), samples)

@@ -62,6 +62,10 @@ def to_json(report: LintReport) -> str:
         "profiles": report.profiles,
         "findings": [finding_dict(f) for f in report.findings],
         "skipped": [{"file": s.file, "reason": s.reason} for s in report.skipped],
+        "profile_sites": [{"kind": ps.kind, "file": ps.file, "line": ps.line, "function": ps.function,
+                           "share": round(ps.share, 4), "rule": ps.rule or None,
+                           "finding": {"file": ps.finding_file, "line": ps.finding_line} if ps.rule else None,
+                           "reason": ps.reason or None} for ps in report.profile_sites],
         "rules": {r.id: {"name": r.name, "summary": r.summary, "severity": r.severity.value}
                   for r in RULES.values()},
     }

@@ -46,6 +46,13 @@ def to_text(report: LintReport, *, explain: bool = False) -> str:
         out.extend(finding_text(f))
     for s in report.skipped:
         out.append(f"{s.file}: skipped: {s.reason}")
+    if report.profile_sites:
+        out.append("lines the CPU profile blames:")
+        for ps in report.profile_sites:
+            what = ps.kind.replace("_", " ")
+            answer = (f"{ps.rule} at {ps.finding_file}:{ps.finding_line}" if ps.rule
+                      else f"no finding: {ps.reason}")
+            out.append(f"  {ps.file}:{ps.line}  {ps.share:.1%} {what}  -> {answer}")
     if explain:
         for rid in sorted({f.rule for f in report.findings}):
             r = RULES[rid]

@@ -3,6 +3,7 @@ iteration where clear would reuse it)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from mapdoctor.source import gotree, loops
@@ -121,7 +122,8 @@ def _scan_uses(f: FileContext, pkg_maps: dict[str, _LongLived], field_maps: dict
             continue
         if text(fn) == "clear" or _is_range_delete_all(call, obj):
             lived.released = True
-        else:
+        elif not _on_error_path(call):
+            # A delete that only undoes a failed insert does not make the map shrink in use.
             lived.deletes.append((f, call))
     for caps in f.matches(ASSIGNS):
         assign, left = first(caps, "assign"), first(caps, "left")
@@ -138,6 +140,37 @@ def _scan_uses(f: FileContext, pkg_maps: dict[str, _LongLived], field_maps: dict
             lived = _target(f, target, pkg_maps, field_maps)
             if lived is not None:
                 lived.released = True
+
+
+def _on_error_path(call: Node) -> bool:
+    """Whether ``call`` runs only when something failed: inside an ``if`` whose condition tests an
+    error (``err != nil``) or whose branch returns a non-nil error."""
+    func = gotree.enclosing_function(call)
+    n = call.parent
+    while n is not None and (func is None or n.id != func.id):
+        if n.type == "block" and n.parent is not None and n.parent.type == "if_statement":
+            cond = child(n.parent, "condition")
+            if cond is not None and re.search(r"\berr\w*\s*!=\s*nil\b", text(cond)):
+                return True
+            if _returns_error(n, func):
+                return True
+        n = n.parent
+    return False
+
+
+def _returns_error(block: Node, func: Node | None) -> bool:
+    """The block ends in ``return ..., X`` with X not nil, in a function whose last result is error."""
+    if func is None:
+        return False
+    result = child(func, "result")
+    if result is None or not text(result).rstrip(")").rstrip().endswith("error"):
+        return False
+    stmts = gotree.statements(block)
+    if not stmts or stmts[-1].type != "return_statement":
+        return False
+    values = named(stmts[-1])
+    last = named(values[-1]) if values and values[-1].type == "expression_list" else values
+    return bool(last) and text(last[-1]) != "nil"
 
 
 def _is_range_delete_all(call: Node, obj: Node) -> bool:
