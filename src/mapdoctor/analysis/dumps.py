@@ -17,6 +17,7 @@ from mapdoctor.analysis.costs import SiteKey, site_key
 from mapdoctor.analysis.evidence import CrashEvidence, DumpEvidence
 from mapdoctor.analysis.frametable import Cost
 from mapdoctor.formats.detect import InputKind, LoadedInput
+from mapdoctor.model.stack import Stack
 
 _CONCURRENT_MAP = "concurrent map"
 #: Wait reasons (goroutine header) that mean "blocked on a lock".
@@ -25,6 +26,13 @@ _LOCK_STATES = ("sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.RWMutex.RLock")
 _WORKING_STATES = ("running", "runnable", "syscall")
 #: Leaf functions of a parked goroutine in a goroutine profile.
 _PARKED_LEAVES = ("runtime.gopark", "runtime.goparkunlock")
+#: A goroutine in these holds the lock and is handing it to a waiter (starvation mode): evidence
+#: of contention, but its line is the Unlock, not where goroutines wait.
+_HANDOFF = ("unlockSlow", "Semrelease", "semrelease")
+
+
+def _handing_off(stack: Stack) -> bool:
+    return any(any(h in f.function for h in _HANDOFF) for f in stack)
 
 
 def dump_evidence(inputs: list[LoadedInput], classifier: StackClassifier) -> tuple[list[DumpEvidence],
@@ -43,18 +51,20 @@ def dump_evidence(inputs: list[LoadedInput], classifier: StackClassifier) -> tup
             crashes.append(CrashEvidence(item.path, dump.fatal_error, concurrent_map_writers(dump), dump.truncated))
             continue
         waiters: Counter[SiteKey] = Counter()
+        handoffs: Counter[SiteKey] = Counter()
         growing: Counter[SiteKey] = Counter()
         working = 0
         for g in dump.goroutines:
             cost = classifier.classify(g.stack).cost
             if cost is Cost.LOCK_WAIT or g.state.startswith(_LOCK_STATES):
-                waiters[site_key(user_site(g.stack))] += 1
+                (handoffs if _handing_off(g.stack) else waiters)[site_key(user_site(g.stack))] += 1
                 continue
             if cost is Cost.MAP_GROWTH:
                 growing[site_key(user_site(g.stack))] += 1
             if g.state.startswith(_WORKING_STATES):
                 working += 1
-        dumps.append(DumpEvidence(item.path, len(dump.goroutines), dict(waiters), dict(growing), working))
+        dumps.append(DumpEvidence(item.path, len(dump.goroutines), dict(waiters), dict(growing), working,
+                                  dict(handoffs)))
     return dumps, crashes
 
 
@@ -62,6 +72,7 @@ def _from_profile(item: LoadedInput, classifier: StackClassifier) -> DumpEvidenc
     """The same from a goroutine profile (``/debug/pprof/goroutine``): stacks with counts, no states."""
     assert item.profile is not None
     waiters: Counter[SiteKey] = Counter()
+    handoffs: Counter[SiteKey] = Counter()
     growing: Counter[SiteKey] = Counter()
     finder = SiteFinder()
     total = working = 0
@@ -73,10 +84,10 @@ def _from_profile(item: LoadedInput, classifier: StackClassifier) -> DumpEvidenc
         stack = sample.stack()
         cost = classifier.classify(stack).cost
         if cost is Cost.LOCK_WAIT:
-            waiters[site_key(finder.site(sample.locations))] += n
+            (handoffs if _handing_off(stack) else waiters)[site_key(finder.site(sample.locations))] += n
             continue
         if cost is Cost.MAP_GROWTH:
             growing[site_key(finder.site(sample.locations))] += n
         if not stack or stack[0].function not in _PARKED_LEAVES:
             working += n
-    return DumpEvidence(item.path, total, dict(waiters), dict(growing), working)
+    return DumpEvidence(item.path, total, dict(waiters), dict(growing), working, dict(handoffs))

@@ -62,6 +62,8 @@ class DumpEvidence:
     lock_waiters: dict[SiteKey, int]  # goroutines in a lock slow path, by the line that locks
     growing: dict[SiteKey, int]  # goroutines caught inside map growth (visible on Swiss builds)
     working: int = 0  # goroutines running, runnable or in a syscall, not waiting on a lock
+    #: goroutines handing a contended lock over (in Unlock's slow path), by their line
+    handoffs: dict[SiteKey, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

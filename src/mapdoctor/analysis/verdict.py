@@ -283,13 +283,15 @@ def _lock_cause(ev: Evidence) -> Cause | None:
             candidates.append((share, line, _sites(most_common(cpu.sites_of(_LOCK_COSTS), 5), amount,
                                                    CauseKind.LOCK_CONTENTION)))
     for d in ev.dumps:
-        waiting = sum(d.lock_waiters.values())
-        if not waiting:
+        waiting, handing = sum(d.lock_waiters.values()), sum(d.handoffs.values())
+        if not waiting + handing:
             continue
-        share = Share.of(waiting, waiting + d.working, "goroutines")
-        line = (f"{waiting} goroutines were waiting on a lock and {d.working} working when {d.path} was taken "
-                f"({share.text()} of the busy goroutines)")
-        candidates.append((share, line, _sites(most_common(dict(d.lock_waiters), 5), waiting,
+        share = Share.of(waiting + handing, waiting + handing + d.working, "goroutines")
+        line = (f"{waiting} goroutines were waiting on a lock, {handing} handing one over and {d.working} "
+                f"working when {d.path} was taken ({share.text()} of the busy goroutines)")
+        # The waiters' line is where to act; the hand-offs' (Unlock) only when nobody was caught waiting.
+        by_site = d.lock_waiters or d.handoffs
+        candidates.append((share, line, _sites(most_common(dict(by_site), 5), sum(by_site.values()),
                                                CauseKind.LOCK_CONTENTION)))
     if not candidates:
         return None

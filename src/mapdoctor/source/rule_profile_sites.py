@@ -162,6 +162,9 @@ def _make_sites(ctx: FileContext, files: list[FileContext], target: Node,
                             f"caller makes it")
             if d.value is not None and _is_make_of(d.value, type_kind):
                 return [(ctx, gotree.unparen(d.value))], ""
+            if d.value is None and type_kind == "slice_type" and d.node is not None and \
+                    d.type_node is not None and d.type_node.type == "slice_type":
+                return [(ctx, d.node)], ""  # var s []T: a nil slice, grown from nothing
             # Declared without a value (var m map[..]..): look for the assignment that makes it.
             func = gotree.enclosing_function(target)
             found = [(ctx, v) for v in _assigned_values(func, name) if _is_make_of(v, type_kind)] \
