@@ -24,5 +24,5 @@ def test_mypy_strict() -> None:
 def test_ruff() -> None:
     if shutil.which("ruff") is None and _run(sys.executable, "-m", "ruff", "--version").returncode != 0:
         pytest.skip("ruff not installed")
-    proc = _run(sys.executable, "-m", "ruff", "check", "src", "tests", "perf")
+    proc = _run(sys.executable, "-m", "ruff", "check", "src", "tests", "perf", "accuracy")
     assert proc.returncode == 0, proc.stdout[-4000:]

@@ -122,15 +122,20 @@ def _guess_layouts(allocs: list[_Alloc]) -> list[MapLayout]:
     for group in range(top.size // 128 // 8 * 8, max(0, top.size // 128 - 64), -8):
         if group > 80 and allocation_matches(group * 128, top.size):
             out.append(MapLayout(8, (group - 8) // 8 - 8))
+    seen: set[tuple[int, int]] = set()
     for a in allocs:
-        if 32 <= a.size <= 4096 and a.size % 8 == 0:
-            # bucket = 16 + 8k + 8e ; group = 8 + 8(k+e): one (k, e) pair per reading.
-            slots = (a.size - 16) // 8
-            if slots > 8:
-                out.append(MapLayout(8, slots - 8))
-            slots = (a.size - 8) // 8
-            if slots > 8:
-                out.append(MapLayout(8, slots - 8))
+        if not 32 <= a.size <= 4096:
+            continue
+        # A single bucket (16 + 8k + 8e bytes) or group (8 + 8(k+e)) is rounded up to its size
+        # class: every key+value size whose bucket or group rounds to this size is a reading
+        # (map[int]bool's 88-byte bucket shows as 96).
+        for total in range(2, (a.size - 8) // 8 + 1):
+            if roundup_size(16 + 8 * total) != a.size and roundup_size(8 + 8 * total) != a.size:
+                continue
+            key = min(8, total - 1)
+            if (key, total - key) not in seen:
+                seen.add((key, total - key))
+                out.append(MapLayout(key, total - key))
     return out
 
 

@@ -1,0 +1,3 @@
+module mapdoctoraccuracy
+
+go 1.21
