@@ -32,7 +32,6 @@ sys.path.insert(0, str(HERE))
 
 from capture import CaptureError, capture_case  # noqa: E402
 from justify import justification  # noqa: E402
-
 from mapdoctor.analysis.diagnose import diagnose  # noqa: E402
 from mapdoctor.formats.detect import load_inputs  # noqa: E402
 from mapdoctor.lab.toolchain import LAB_VERSIONS, cache_dir, find_go  # noqa: E402
