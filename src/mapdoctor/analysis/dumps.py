@@ -56,7 +56,9 @@ def dump_evidence(inputs: list[LoadedInput], classifier: StackClassifier) -> tup
         working = 0
         for g in dump.goroutines:
             cost = classifier.classify(g.stack).cost
-            if cost is Cost.LOCK_WAIT or g.state.startswith(_LOCK_STATES):
+            # The header's wait reason counts only when the stack agrees it is a lock of the
+            # program's own (a sync.Map's internal mutex is sync.Map cost, not lock contention).
+            if cost is Cost.LOCK_WAIT or (g.state.startswith(_LOCK_STATES) and cost in (Cost.USER, Cost.LOCK)):
                 (handoffs if _handing_off(g.stack) else waiters)[site_key(user_site(g.stack))] += 1
                 continue
             if cost is Cost.MAP_GROWTH:

@@ -37,6 +37,9 @@ MIN_ASSIST_SAMPLES = 10
 #: Time lost on locks: waiting time / (waiting + running time) from block/mutex profiles,
 #: the share of CPU in lock operations, or the share of busy goroutines waiting on a lock.
 LOCK_MIN = 0.25
+#: A goroutine dump is one instant: with fewer goroutines caught in lock slow paths it cannot
+#: tell contention from an ordinary brief wait, so it is never more than probable.
+MIN_DUMP_WAITERS = 4
 #: The verdict is map growth when its cause scores at least this fraction of the top cause.
 MAP_GROWTH_VS_TOP = 0.5
 #: Doubling-size allocations at one site, as a share of all bytes, to report from allocs alone.

@@ -287,6 +287,8 @@ def _lock_cause(ev: Evidence) -> Cause | None:
         if not waiting + handing:
             continue
         share = Share.of(waiting + handing, waiting + handing + d.working, "goroutines")
+        if waiting + handing < T.MIN_DUMP_WAITERS:
+            share = Share(share.value, min(share.low, T.LOCK_MIN - 1e-9), share.high, share.samples, share.unit)
         line = (f"{waiting} goroutines were waiting on a lock, {handing} handing one over and {d.working} "
                 f"working when {d.path} was taken ({share.text()} of the busy goroutines)")
         # The waiters' line is where to act; the hand-offs' (Unlock) only when nobody was caught waiting.
