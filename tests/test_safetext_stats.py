@@ -42,3 +42,12 @@ def test_wilson_contains_the_estimate(k: int, n: int) -> None:
     k = min(k, n)
     lo, hi = wilson(k, n)
     assert 0.0 <= lo <= k / n <= hi <= 1.0
+
+
+def test_lopsided_intervals_are_shown_as_ranges() -> None:
+    # 4 of 45 is 8.9 %, but its interval is 3.5-20.7 %: "± 8.6 %" would suggest it could be negative.
+    s = Share.of(4, 45)
+    assert s.lopsided and s.text() == "8.9% (95%: 3.5-20.7%, 45 samples)"
+    assert not Share.of(150, 300).lopsided and Share.of(150, 300).text() == "50.0% ± 5.6% (300 samples)"
+    assert Share.of(9, 100).status(0.05) == "probable" and Share.of(30, 100).status(0.05) == "confirmed"
+    assert Share.of(2, 100).status(0.05) is None

@@ -143,7 +143,7 @@ def test_near_threshold_growth_is_probable_and_not_the_verdict(go: str) -> None:
     assert growth.interval.low < 0.05 <= growth.interval.value
     assert d.verdict is Verdict.NOT_MAP_GROWTH and d.confidence == "medium"
     assert "possibly map growth" in d.summary and f"{d.cpu_samples} samples" in d.summary
-    assert "±" in d.summary
+    assert "±" in d.summary or "95% interval" in d.summary  # lopsided near 0 %: the range itself
     doc = to_dict(d)
     json_growth = next(c for c in doc["causes"] if c["kind"] == "map_growth")
     assert json_growth["status"] == "probable" and json_growth["interval"]["samples"] == d.cpu_samples

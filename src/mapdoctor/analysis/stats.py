@@ -98,12 +98,29 @@ class Share:
         one, many = UNITS.get(self.unit, (self.unit, self.unit))
         return f"{self.samples} {one if self.samples == 1 else many}"
 
+    @property
+    def lopsided(self) -> bool:
+        """Whether "± half width" would misstate the interval: near 0 % (or 100 %) with few samples
+        the interval is much longer on one side (3 of 44: 6.8 %, 2.3-18.1 %)."""
+        hw = self.half_width
+        return hw > 0 and min(self.value - self.low, self.high - self.value) < 0.65 * hw
+
+    def _spread(self) -> str:
+        if self.lopsided:
+            return f"{100 * self.value:.1f}% (95%: {100 * self.low:.1f}-{100 * self.high:.1f}%"
+        return f"{100 * self.value:.1f}% ± {100 * self.half_width:.1f}% ("
+
     def text(self) -> str:
-        """``9.0% ± 4.1% (45 samples)``: the way a report shows it."""
-        return f"{100 * self.value:.1f}% ± {100 * self.half_width:.1f}% ({self.count_text()})"
+        """``9.0% ± 4.1% (45 samples)``: the way a report shows it (``6.8% (95%: 2.3-18.1%, 44
+        samples)`` when the interval is lopsided)."""
+        sep = ", " if self.lopsided else ""
+        return f"{self._spread()}{sep}{self.count_text()})"
 
     def inline_text(self) -> str:
         """``9.0% ± 4.1%, 45 samples``: for use inside parentheses."""
+        if self.lopsided:
+            return f"{100 * self.value:.1f}%, 95% interval {100 * self.low:.1f}-{100 * self.high:.1f}%, " \
+                   f"{self.count_text()}"
         return f"{100 * self.value:.1f}% ± {100 * self.half_width:.1f}%, {self.count_text()}"
 
     def as_dict(self) -> dict[str, float | int | str]:

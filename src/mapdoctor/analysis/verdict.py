@@ -468,8 +468,8 @@ def _summary(verdict: Verdict, causes: list[Cause], idle: bool, ev: Evidence, ha
         if not have_cpu:
             return (f"Probably: allocation sizes show a map growing without a size hint{where(g)}; "
                     f"a CPU profile or trace would confirm what it costs{tail}.")
-        cost = f"{_pct(g.score)} of CPU" if g.interval is None else \
-            f"{100 * g.interval.value:.1f}% ± {100 * g.interval.half_width:.1f}% of CPU ({g.interval.count_text()})"
+        cost = f"{_pct(g.score)} of CPU" if g.interval is None else f"{g.interval.inline_text()} of CPU".replace(
+            f", {g.interval.count_text()} of CPU", f" of CPU ({g.interval.count_text()})")
         return f"Yes: map growth costs {cost}{where(g)}{tail}{crash_tail}."
     if verdict is Verdict.INCONCLUSIVE:
         return "Cannot tell: the inputs hold no CPU profile, execution trace or crash to judge from."
