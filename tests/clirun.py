@@ -1,8 +1,9 @@
 """Run the real command line in a child process and measure that child alone.
 
-``os.wait4`` gives the resource usage of the one child waited for, so each run has its own
-peak RSS (``RUSAGE_CHILDREN`` would be the maximum over every child so far). A run that
-outlives its timeout is killed and reported as a hang rather than raising.
+The peak RSS is the child's own high-water mark (``VmHWM``), written by the child when it
+exits: Linux carries a parent's peak into the ``ru_maxrss`` of a child started with
+vfork+exec, so rusage would report the test runner's memory. A run that outlives its
+timeout is killed and reported as a hang rather than raising.
 """
 
 from __future__ import annotations
@@ -18,6 +19,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src"
+
+#: ``python -m mapdoctor``, plus the report of the peak resident size at exit.
+_LAUNCH = r"""
+import atexit, os, sys
+def _hwm():
+    try:
+        with open("/proc/self/status") as fh:
+            kib = next((int(l.split()[1]) for l in fh if l.startswith("VmHWM:")), 0)
+    except OSError:
+        import resource
+        kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open(os.environ["MAPDOCTOR_TEST_HWM"], "w") as out:
+        out.write(str(kib))
+atexit.register(_hwm)
+sys.argv[0] = "mapdoctor"
+from mapdoctor.cli.main import main
+raise SystemExit(main())
+"""
 
 
 @dataclass(frozen=True)
@@ -52,11 +71,13 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 def run_cli(args: Sequence[str | Path], *, timeout: float = 60, env: Mapping[str, str] | None = None,
             cwd: Path | None = None) -> Run:
     """``python -m mapdoctor ARGS`` with its own exit status, output, peak RSS and duration."""
-    argv = (sys.executable, "-m", "mapdoctor", *map(str, args))
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    argv = (sys.executable, "-c", _LAUNCH, *map(str, args))
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r", suffix=".hwm") as hwm:
         started = time.monotonic()
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd,
-                                env=child_env(env), start_new_session=True)
+                                env=child_env({"MAPDOCTOR_TEST_HWM": hwm.name, **(env or {})}),
+                                start_new_session=True)
         status: int | None = None
         usage = None
         while True:
@@ -74,4 +95,6 @@ def run_cli(args: Sequence[str | Path], *, timeout: float = 60, env: Mapping[str
         seconds = time.monotonic() - started
         out.seek(0)
         err.seek(0)
-        return Run(tuple(map(str, args)), status, out.read(), err.read(), usage.ru_maxrss, seconds)
+        text = hwm.read().strip()
+        peak = int(text) if text.isdigit() else usage.ru_maxrss
+        return Run(tuple(map(str, args)), status, out.read(), err.read(), peak, seconds)

@@ -74,7 +74,7 @@ def test_huge_sparse_file_is_refused_by_its_size(tmp_path: Path) -> None:
     with sparse.open("wb") as fh:
         fh.truncate(3 << 29)  # 1.5 GiB of holes: costs no disk, would cost memory if read
     line = one_line_refusal([sparse], sparse, "file")
-    assert "1.5 GiB is larger than the 256 MiB limit" in line and "--max-memory" in line
+    assert "1.5 GiB is larger than the 224 MiB limit" in line and "--max-memory" in line
 
 
 def test_file_limit_follows_the_budget(tmp_path: Path) -> None:
@@ -82,9 +82,9 @@ def test_file_limit_follows_the_budget(tmp_path: Path) -> None:
 
     p = tmp_path / "blob"
     p.write_bytes(bytes(3 << 20))
-    with memory_budget(Budget(2 << 20)), pytest.raises(InputError, match="larger than the 2 MiB limit"):
+    with memory_budget(Budget(4 << 20)), pytest.raises(InputError, match="larger than the 2 MiB limit"):
         read_file(p)
-    with memory_budget(Budget(4 << 20)):
+    with memory_budget(Budget(6 << 20)):
         assert len(read_file(p)) == 3 << 20
 
 
@@ -144,7 +144,7 @@ def test_unreadable_subfolder_is_named_and_the_rest_analysed(tmp_path: Path,
             raise PermissionError(13, "Permission denied", str(path))
         return real(path)
 
-    monkeypatch.setattr(detect.os, "scandir", scandir)
+    monkeypatch.setattr(os, "scandir", scandir)
     loaded = detect.load_inputs([tmp_path])
     assert [Path(i.path).name for i in loaded.inputs] == ["cpu.pb.gz"]
     assert [str(e) for e in loaded.skipped] == [f"{locked}: directory: permission denied"]

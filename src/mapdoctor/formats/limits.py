@@ -28,12 +28,15 @@ MIB = 1 << 20
 #: Memory one input may need while it is decoded (its bytes, what is built from them and
 #: the decoded model), unless raised with ``--max-memory``. With the interpreter and the
 #: analysis around it, a process stays under 512 MB per input at this budget.
-DEFAULT_MEMORY_BUDGET = 256 * MIB
+DEFAULT_MEMORY_BUDGET = 448 * MIB
+#: Every decoder holds at least its input and what it decodes from it (a parser's copy, the
+#: text, the inflated bytes), so no input larger than this share of the budget can fit.
+INPUT_SHARE = 2
 #: Below this nothing useful can be decoded.
 MIN_MEMORY_BUDGET = 16 * MIB
 
 #: How the budget is raised, for error messages.
-RAISE_HINT = "raise it with --max-memory"
+RAISE_HINT = "raise the budget with --max-memory"
 
 GZIP_MAGIC = b"\x1f\x8b"
 _READ_CHUNK = 8 * MIB
@@ -72,6 +75,11 @@ class Budget:
     """The memory one input may cost while it is read and decoded, in bytes."""
 
     bytes: int = DEFAULT_MEMORY_BUDGET
+
+    @property
+    def input_limit(self) -> int:
+        """The largest file read, or gzip stream inflated, under this budget."""
+        return self.bytes // INPUT_SHARE
 
     def require(self, path: str, what: str, need: int, detail: str) -> None:
         """Refuse the input (InputError) when decoding it would need more than the budget.
@@ -144,15 +152,20 @@ def check_regular(path: Path) -> os.stat_result:
     return st
 
 
+def _share_hint() -> str:
+    return (f" (1/{INPUT_SHARE} of the {describe_bytes(current_budget().bytes)} memory budget per input); "
+            "raise the budget with --max-memory")
+
+
 def read_file(path: Path, limit: int | None = None) -> bytes:
     """The bytes of the regular file ``path``, refusing anything else and anything too large.
 
-    ``limit`` defaults to the memory budget in force (the bytes alone must fit in it). The
-    size is checked before reading; a file that grows while read is still cut at the limit.
+    ``limit`` defaults to the input share of the memory budget in force. The size is checked
+    before reading; a file that grows while read is still cut at the limit.
     """
     name = str(path)
-    cap = current_budget().bytes if limit is None else limit
-    hint = f"; {RAISE_HINT}" if limit is None else ""
+    cap = current_budget().input_limit if limit is None else limit
+    hint = _share_hint() if limit is None else ""
     st = check_regular(path)
     if st.st_size > cap:
         raise InputError(name, "file", f"{describe_bytes(st.st_size)} is larger than the {describe_bytes(cap)} "
@@ -192,10 +205,10 @@ def is_gzip(data: bytes) -> bool:
 def gunzip(data: bytes, path: str, limit: int | None = None) -> bytes:
     """Inflate a (possibly multi-member) gzip stream, at most ``limit`` bytes out.
 
-    ``limit`` defaults to the memory budget in force: a 1 KB bomb can inflate to gigabytes,
-    so inflating stops as soon as the output passes it."""
-    cap = current_budget().bytes if limit is None else limit
-    hint = f"; {RAISE_HINT}" if limit is None else ""
+    ``limit`` defaults to the input share of the memory budget in force: a 1 KB bomb can
+    inflate to gigabytes, so inflating stops as soon as the output passes it."""
+    cap = current_budget().input_limit if limit is None else limit
+    hint = _share_hint() if limit is None else ""
     out: list[bytes] = []
     total = 0
     rest = data
