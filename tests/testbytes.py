@@ -109,3 +109,29 @@ def pprof_shape(kind: str, n: int) -> bytes:
         out.append(pb_field(5, pb_varint(1, i) + pb_varint(2, 3) + pb_varint(4, 4) + pb_varint(5, i)))
     out.extend(pb_field(6, s) for s in strings)
     return b"".join(out)
+
+
+def trace_batch(gen: int, m: int, time: int, payload: bytes) -> bytes:
+    """One ``EventBatch`` of a Go 1.22+ execution trace."""
+    return b"\x01" + uvarint(gen) + uvarint(m) + uvarint(time) + uvarint(len(payload)) + payload
+
+
+def trace_cpu_sample_bomb(inflated: int, minor: int = 23) -> bytes:
+    """A valid (uncompressed) Go 1.``minor`` trace of one generation holding about ``inflated``
+    bytes of CPU samples (batches of EvCPUSample on the empty stack) and nothing else."""
+    if minor >= 25:
+        raise ValueError("only pre-1.25 traces (no clock snapshot) are built here")
+    out = [b"go 1.%d trace\x00\x00\x00" % minor,
+           trace_batch(1, 0, 1000, b"\x08" + uvarint(15_625_000))]  # EvFrequency: 64 ns per tick
+    t = 2000
+    batch_limit = 60 << 10
+    total = 0
+    while total < inflated:
+        payload = bytearray(b"\x06")  # EvCPUSamples
+        while len(payload) < batch_limit:
+            payload += b"\x07" + uvarint(t) + b"\x01\x00\x01\x00"  # EvCPUSample time m=1 p=0 g=1 stack=0
+        batch = trace_batch(1, 0, t, bytes(payload))
+        t += 1  # samples of a batch share a timestamp: the bomb compresses ~200:1
+        out.append(batch)
+        total += len(batch)
+    return b"".join(out)
