@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from mapdoctor.analysis.diagnose import diagnose
-from mapdoctor.cli.command import UsageError
+from mapdoctor.cli.command import UsageError, add_memory_option, memory_budget
 from mapdoctor.errors import InputError
 from mapdoctor.formats.detect import load_inputs
 from mapdoctor.reports.emit import Outputs, emit
@@ -28,11 +28,13 @@ class AnalyzeCommand:
         parser.add_argument("--source", metavar="DIR", type=Path,
                             help="Go source tree: attach source findings and exact fixes to the sites")
         parser.add_argument("--no-color", action="store_true", help="plain text output")
+        add_memory_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
         if args.source is not None and not args.source.is_dir():
             raise UsageError(f"--source {args.source}: not a directory")
-        loaded = load_inputs(args.paths)
+        with memory_budget(args):
+            loaded = load_inputs(args.paths)
         if not loaded.inputs:
             if not loaded.skipped:
                 raise InputError(str(args.paths[0]), "input", "nothing to analyse")

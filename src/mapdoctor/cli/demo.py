@@ -22,7 +22,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 from mapdoctor import __version__
-from mapdoctor.cli.command import UsageError
+from mapdoctor.cli.command import UsageError, memory_budget
 from mapdoctor.cli.diagnose import add_live_arguments, emit_report, live_options, prepare_out_dir, run_live
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class DemoCommand:
 
             say(f"service listening on {svc.base_url} (pid {svc.pid}); {LOAD_THREADS} threads calling /work")
             target = parse_target(svc.base_url)
-            with _Load(target.host, target.port, LOAD_THREADS):
+            with _Load(target.host, target.port, LOAD_THREADS), memory_budget(args):
                 status = run_live(target, options, stderr=err)
         where = "under the current directory" if args.keep is None else "as asked"
         say(f"service stopped; evidence kept in {keep.resolve()} ({where}; "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from mapdoctor.cli.command import UsageError
+from mapdoctor.cli.command import UsageError, add_memory_option, memory_budget
 from mapdoctor.collect.plan import DEFAULT_DURATION_S, EVIDENCE_FILES, MAX_DURATION_S, MIN_DURATION_S
 
 # The rest is imported where it is used: every command module is imported to build the
@@ -62,7 +62,8 @@ class DiagnoseCommand:
         options = live_options(args)
         target = parse_target(args.url, headers=args.header, cacert=args.cacert, insecure=args.insecure)
         warn_about_transport(target, insecure=args.insecure, stream=sys.stderr)
-        return run_live(target, options, stderr=sys.stderr)
+        with memory_budget(args):
+            return run_live(target, options, stderr=sys.stderr)
 
 
 def add_live_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,6 +75,7 @@ def add_live_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the JSON report to PATH ('-' for stdout, instead of the text report)")
     parser.add_argument("--html", dest="html_target", metavar="PATH", help="also write a single-file HTML report")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_memory_option(parser)
 
 
 def live_options(args: argparse.Namespace, out: Path | None = None) -> LiveOptions:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mapdoctor.cli.command import UsageError
+from mapdoctor.cli.command import UsageError, add_memory_option, memory_budget
 from mapdoctor.errors import InputError
 from mapdoctor.formats.limits import read_file
 from mapdoctor.model.profile import Profile
@@ -36,6 +36,7 @@ class LintCommand:
         parser.add_argument("--min-confidence", choices=[c.value for c in Confidence], default="medium",
                             help="report findings of at least this confidence (default medium)")
         parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
+        add_memory_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
         from mapdoctor.source.fix import apply_fixes
@@ -52,7 +53,8 @@ class LintCommand:
         for p in paths:
             if not p.exists():
                 raise InputError(str(p), "lint", "no such file or directory")
-        profiles = [_load_profile(Path(f)) for f in args.profile]
+        with memory_budget(args):
+            profiles = [_load_profile(Path(f)) for f in args.profile]
         report = lint_paths(paths, profiles, include_vendor=args.include_vendor, workers=args.jobs)
         report.profiles = list(args.profile)
         floor = Confidence(args.min_confidence).rank

@@ -13,7 +13,7 @@ from mapdoctor.formats.pprof.check import check_valid
 from mapdoctor.formats.pprof.encode import encode_profile
 from mapdoctor.formats.pprof.kind import ProfileKind, profile_kind
 from mapdoctor.formats.pprof.resolve import resolve_profile
-from mapdoctor.formats.pprof.wire import inflate, parse_message, parse_wire
+from mapdoctor.formats.pprof.wire import inflate, parse_census, parse_wire
 from mapdoctor.model.profile import Profile
 
 __all__ = [
@@ -40,9 +40,11 @@ def looks_like_pprof(data: bytes) -> bool:
     as a Profile whose string table starts with "" and which has at least one sample type
     naming strings inside the table. It does not resolve samples; :func:`decode_profile`
     can still refuse a profile this accepts.
+    Only the top level is parsed (the census view), so sniffing a large broken profile costs
+    little.
     """
     try:
-        raw = parse_message(inflate(data, "<sniff>"), "<sniff>")
+        raw = parse_census(inflate(data, "<sniff>"), "<sniff>")
     except InputError:
         return False
     table = raw.string_table

@@ -22,9 +22,9 @@ from operator import attrgetter, itemgetter
 from mapdoctor.errors import InputError
 from mapdoctor.formats.pprof.wire import (
     WHAT,
-    RawProfile,
-    RawSampleColumns,
+    RawProfileMeta,
     RawValueType,
+    SampleChunk,
     WireProfile,
     parse_label,
 )
@@ -32,6 +32,8 @@ from mapdoctor.model.profile import Function, Line, Location, Mapping, Profile, 
 
 #: Location IDs resolved per bulk lookup: bounds the temporary lists of a huge profile.
 STACK_CHUNK = 1 << 16
+#: Distinct value tuples remembered for sharing.
+MAX_SHARED_VALUES = 1 << 16
 
 StringLabels = dict[str, tuple[str, ...]]
 NumLabels = dict[str, tuple[int, ...]]
@@ -107,7 +109,7 @@ def resolve_profile(wire: WireProfile, path: str) -> Profile:
             for m in raw.mapping
         ]
         locations = _locations(raw, functions, mappings, path)
-        samples = _samples(raw, wire.columns, locations, strings)
+        samples = _samples(wire, locations, strings)
         # The model has no field for it, but a bad index still marks a corrupt profile.
         get(raw.doc_url, "profile", "", "doc url")
         return Profile(
@@ -138,7 +140,7 @@ def _value_type(vt: RawValueType, strings: Strings, owner: str, owner_id: int | 
 
 
 def _locations(
-    raw: RawProfile, functions: list[Function], mappings: list[Mapping], path: str
+    raw: RawProfileMeta, functions: list[Function], mappings: list[Mapping], path: str
 ) -> list[Location]:
     func_by_id = {f.id: f for f in functions}
     map_by_id = {m.id: m for m in mappings}
@@ -166,28 +168,42 @@ def _locations(
     return out
 
 
-def _samples(
-    raw: RawProfile, columns: RawSampleColumns, locations: list[Location], strings: Strings
-) -> list[Sample]:
-    raw_samples = list(raw.sample)
+def _samples(wire: WireProfile, locations: list[Location], strings: Strings) -> list[Sample]:
+    loc_by_id = {loc.id: loc for loc in locations}
+    labels = _Labels(strings)
+    values_seen: dict[tuple[int, ...], tuple[int, ...]] = {}
+    out: list[Sample] = []
+    for chunk in wire.chunks():
+        out.extend(_chunk_samples(chunk, loc_by_id, labels, strings.path, values_seen))
+        if len(values_seen) > MAX_SHARED_VALUES:
+            values_seen.clear()  # mostly distinct values: sharing saves nothing
+    return out
+
+
+def _chunk_samples(chunk: SampleChunk, loc_by_id: dict[int, Location], labels: _Labels, path: str,
+                   values_seen: dict[tuple[int, ...], tuple[int, ...]]) -> list[Sample]:
+    raw_samples = list(chunk.samples)
+    columns = chunk.columns
     # Per-sample lengths: one attribute read per sample and field, the only per-sample
     # reads of the full view; everything else comes from the columns.
     n_locs = list(map(len, map(attrgetter("location_id"), raw_samples)))
     n_values = list(map(len, map(attrgetter("value"), raw_samples)))
     n_labels = list(map(len, map(attrgetter("label"), raw_samples))) if columns.label else None
+    del raw_samples
     if (len(columns.location_id), len(columns.value), len(columns.label)) != (
         sum(n_locs),
         sum(n_values),
         sum(n_labels or ()),
     ):
-        raise InputError(strings.path, WHAT, "samples are inconsistently encoded")
-    stacks = _stacks(columns.location_id, n_locs, {loc.id: loc for loc in locations}, strings.path)
-    values = _cut(tuple(columns.value), n_values)
+        raise InputError(path, WHAT, "samples are inconsistently encoded")
+    stacks = _stacks(columns.location_id, n_locs, loc_by_id, path, chunk.first)
+    # Equal value tuples are shared: counts and sizes repeat across samples.
+    values = list(map(values_seen.setdefault, *repeat(_cut(tuple(columns.value), n_values), 2)))
     if n_labels is None:
         no_labels: StringLabels = {}
         no_num_labels: NumLabels = {}
         return list(map(Sample, stacks, values, repeat(no_labels), repeat(no_num_labels)))
-    str_labels, num_labels = _Labels(columns.label, strings).per_sample(n_labels)
+    str_labels, num_labels = labels.per_sample(list(columns.label), n_labels)
     return list(map(Sample, stacks, values, str_labels, num_labels))
 
 
@@ -201,7 +217,7 @@ def _cut(flat: tuple[int, ...], counts: list[int]) -> list[tuple[int, ...]]:
 
 
 def _stacks(
-    ids: Sequence[int], counts: list[int], loc_by_id: dict[int, Location], path: str
+    ids: Sequence[int], counts: list[int], loc_by_id: dict[int, Location], path: str, first: int = 0
 ) -> list[tuple[Location, ...]]:
     """Each sample's locations (leaf first), cut from the flat column of location IDs."""
     offsets = [0, *accumulate(counts)]
@@ -215,7 +231,7 @@ def _stacks(
         try:
             resolved = _lookup(chunk, loc_by_id)
         except KeyError:
-            raise _dangling_location(chunk, base, offsets, loc_by_id, path) from None
+            raise _dangling_location(chunk, base, offsets, loc_by_id, path, first) from None
         stacks.extend(
             resolved[a - base : b - base]
             for a, b in zip(offsets[start:end], offsets[start + 1 : end + 1], strict=True)
@@ -232,10 +248,10 @@ def _lookup(ids: Sequence[int], loc_by_id: dict[int, Location]) -> tuple[Locatio
 
 
 def _dangling_location(
-    chunk: Sequence[int], base: int, offsets: list[int], loc_by_id: dict[int, Location], path: str
+    chunk: Sequence[int], base: int, offsets: list[int], loc_by_id: dict[int, Location], path: str, first: int
 ) -> InputError:
     k, missing = next((k, i) for k, i in enumerate(chunk) if i not in loc_by_id)
-    sample = bisect_right(offsets, base + k) - 1
+    sample = first + bisect_right(offsets, base + k) - 1
     return InputError(path, WHAT, f"sample {sample} refers to location {missing} which does not exist")
 
 
@@ -247,15 +263,14 @@ class _Labels:
     (read-only) label dicts.
     """
 
-    __slots__ = ("encoded", "strings")
+    __slots__ = ("cache", "strings")
 
-    def __init__(self, encoded: Sequence[bytes], strings: Strings) -> None:
-        self.encoded = list(encoded)
+    def __init__(self, strings: Strings) -> None:
         self.strings = strings
+        self.cache: dict[bytes | tuple[bytes, ...], tuple[StringLabels, NumLabels]] = {}
 
-    def per_sample(self, counts: list[int]) -> tuple[list[StringLabels], list[NumLabels]]:
-        encoded = self.encoded
-        cache: dict[bytes | tuple[bytes, ...], tuple[StringLabels, NumLabels]] = {}
+    def per_sample(self, encoded: list[bytes], counts: list[int]) -> tuple[list[StringLabels], list[NumLabels]]:
+        cache = self.cache
         str_out: list[StringLabels] = []
         num_out: list[NumLabels] = []
         at = 0

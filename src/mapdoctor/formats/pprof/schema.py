@@ -93,23 +93,47 @@ MESSAGES: Final[dict[str, tuple[FieldSpec, ...]]] = {
     ),
 }
 
-#: A second view of the same bytes, read in addition to the full one for speed: ``sample`` is
-#: declared singular, so the parser *merges* every Sample into one and its repeated fields
-#: become columns holding all samples' location ids, values and (still encoded) labels in
-#: wire order. Per-sample lengths from the full view cut the columns back into samples; this
-#: turns millions of per-sample container reads into a few bulk ones. ``time_nanos`` is
-#: declared repeated to count its occurrences: two mean concatenated profiles, which the
-#: parser would otherwise merge into one with shifted string indices (google/pprof refuses
-#: them the same way).
+#: A second view of samples, read in addition to the full one for speed: the encoded samples
+#: of a chunk are concatenated and parsed as *one* Sample, so the parser merges them and the
+#: repeated fields become columns holding all their location ids, values and (still encoded)
+#: labels in wire order. Per-sample lengths from the full view cut the columns back into
+#: samples; this turns millions of per-sample container reads into a few bulk ones.
 COLUMN_MESSAGES: Final[dict[str, tuple[FieldSpec, ...]]] = {
-    "ProfileColumns": (
-        ("sample", 2, "SampleColumns", False),
-        ("time_nanos", 9, "int64", True),
-    ),
     "SampleColumns": (
         ("location_id", 1, "uint64", True),
         ("value", 2, "int64", True),
         ("label", 3, "bytes", True),
+    ),
+}
+
+#: A third view, read first and cheapest: every repeated message is left encoded (``bytes``),
+#: so the parser only splits the top level. Its counts and sizes bound what decoding will
+#: build, and the memory budget is checked against them before anything is built.
+#: ``time_nanos`` is declared repeated to count its occurrences: two mean concatenated
+#: profiles, which the parser would otherwise merge into one with shifted string indices
+#: (google/pprof refuses them the same way).
+CENSUS_MESSAGES: Final[dict[str, tuple[FieldSpec, ...]]] = {
+    "ProfileCensus": (
+        ("sample_type", 1, "CensusValueType", True),
+        ("sample", 2, "bytes", True),
+        ("mapping", 3, "bytes", True),
+        ("location", 4, "bytes", True),
+        ("function", 5, "bytes", True),
+        ("string_table", 6, "bytes", True),
+        ("time_nanos", 9, "int64", True),
+    ),
+    "CensusValueType": (
+        ("type", 1, "int64", False),
+        ("unit", 2, "int64", False),
+    ),
+}
+
+#: The profile with its samples left encoded (one ``bytes`` per sample): everything else is
+#: parsed, and the samples are decoded a bounded chunk at a time (see ``wire.SampleChunks``).
+META_MESSAGES: Final[dict[str, tuple[FieldSpec, ...]]] = {
+    "ProfileMeta": tuple(
+        (name, number, "bytes", True) if name == "sample" else (name, number, type_name, repeated)
+        for name, number, type_name, repeated in MESSAGES["Profile"]
     ),
 }
 
@@ -123,10 +147,11 @@ _SCALARS: Final = {
 
 
 def file_descriptor(
-    messages: dict[str, tuple[FieldSpec, ...]] = MESSAGES, name: str = FILE_NAME
+    messages: dict[str, tuple[FieldSpec, ...]] = MESSAGES, name: str = FILE_NAME, depends: tuple[str, ...] = ()
 ) -> descriptor_pb2.FileDescriptorProto:
     """A message table as a proto3 ``FileDescriptorProto`` in package :data:`PACKAGE`."""
     fdp = descriptor_pb2.FileDescriptorProto(name=name, package=PACKAGE, syntax="proto3")
+    fdp.dependency.extend(depends)
     for msg_name, fields in messages.items():
         msg = fdp.message_type.add(name=msg_name)
         for field_name, number, type_name, repeated in fields:
@@ -146,14 +171,18 @@ def _message_classes() -> dict[str, type[Message]]:
     pool = descriptor_pool.DescriptorPool()
     pool.Add(file_descriptor())
     pool.Add(file_descriptor(COLUMN_MESSAGES, "profile_columns.proto"))
+    pool.Add(file_descriptor(CENSUS_MESSAGES, "profile_census.proto"))
+    pool.Add(file_descriptor(META_MESSAGES, "profile_meta.proto", (FILE_NAME,)))
     return {
         name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{PACKAGE}.{name}"))
-        for name in (*MESSAGES, *COLUMN_MESSAGES)
+        for name in (*MESSAGES, *COLUMN_MESSAGES, *CENSUS_MESSAGES, *META_MESSAGES)
     }
 
 
 CLASSES: Final = _message_classes()
 #: The top-level message class; ``ProfileMessage.FromString(data)`` parses a profile.
 ProfileMessage: Final = CLASSES["Profile"]
-ProfileColumnsMessage: Final = CLASSES["ProfileColumns"]
+ProfileCensusMessage: Final = CLASSES["ProfileCensus"]
+ProfileMetaMessage: Final = CLASSES["ProfileMeta"]
+SampleColumnsMessage: Final = CLASSES["SampleColumns"]
 LabelMessage: Final = CLASSES["Label"]
