@@ -16,6 +16,8 @@ GENERIC = {
                            "or give the GC room: GOGC / GOMEMLIMIT",
     CauseKind.CONCURRENT_MAP_WRITES: "guard the map with a sync.Mutex (or sync.RWMutex), or confine it to "
                                      "one goroutine; `go test -race` finds the other writer",
+    CauseKind.CPU_STARVATION: "give the CPU-bound work fewer goroutines than GOMAXPROCS (a worker limit), "
+                              "run it elsewhere, or yield between chunks; add cores if the load is real",
 }
 
 

@@ -23,6 +23,7 @@ class CauseKind(StrEnum):
     LOCK_CONTENTION = "lock_contention"
     GC_PRESSURE = "gc_pressure"
     CONCURRENT_MAP_WRITES = "concurrent_map_writes"
+    CPU_STARVATION = "cpu_starvation"
 
 
 @dataclass(slots=True)

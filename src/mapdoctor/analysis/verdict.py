@@ -8,6 +8,7 @@ from mapdoctor.analysis.costs import CostBreakdown, SiteKey, most_common
 from mapdoctor.analysis.evidence import Evidence
 from mapdoctor.analysis.findings import Cause, CauseKind, Diagnosis, Site, Verdict
 from mapdoctor.analysis.frametable import SHARE_KEYS, SHARE_OF, Cost
+from mapdoctor.analysis.request_verdict import apply as request_led
 
 
 def _pct(x: float) -> str:
@@ -217,8 +218,8 @@ def decide(ev: Evidence, timeline_lines: list[str] | None = None) -> Diagnosis:
         confidence = "high"  # the runtime itself detected the race
 
     summary = _summary(verdict, causes, idle, ev, have_cpu)
-    return Diagnosis(verdict, summary, confidence, ev.go, shares(cpu), causes, ev.inputs, notes,
-                     ev.partial, ev.timeline)
+    return request_led(Diagnosis(verdict, summary, confidence, ev.go, shares(cpu), causes, ev.inputs, notes,
+                                 ev.partial, ev.timeline), cpu.samples if cpu is not None else 0)
 
 
 def _summary(verdict: Verdict, causes: list[Cause], idle: bool, ev: Evidence, have_cpu: bool) -> str:
