@@ -34,8 +34,10 @@ CATEGORIES = (*SHARE_KEYS, "runnable", "lock_wait", "chan_wait", "syscall", "net
 #: Where each accounting column goes (running is split by CPU samples).
 _ACCOUNT_CATEGORY = {"runnable": "runnable", "syscall": "syscall", "network": "network",
                      "lock": "lock_wait", "channel": "chan_wait", "gc_wait": "gc_assist", "other": "other"}
-#: Categories whose time is spent running (a CPU sample names the site).
-RUNNING = frozenset(SHARE_KEYS)
+#: Categories whose time is spent running (a CPU sample names the site). ``lock_wait`` and
+#: ``syscall`` are mostly blocked time from the goroutine's own accounting (their few CPU
+#: samples, lock slow paths and syscall entry, add to it).
+RUNNING = frozenset(SHARE_KEYS) - {"lock_wait", "syscall"}
 SAMPLE_NS = 10_000_000
 _RUN = ACCOUNTS.index("running")
 _RUNNABLE = ACCOUNTS.index("runnable")
@@ -167,24 +169,28 @@ def _account(group: _Group, spans: Iterable[Span], samples: _Samples, pauses: Se
         group.ns["other"] += group.run_ns
 
 
-def _wait_site(tr: ExecutionTrace, kind: int, root: str) -> Frame | None:
-    """The heaviest wait site of this kind among the request goroutines' waits."""
+def _wait_site(tr: ExecutionTrace, kind: int, root: str) -> tuple[Frame | None, str]:
+    """The heaviest wait site of this kind among the request goroutines' waits, and the
+    library that holds the lock or channel when it is one (``sync.Map``)."""
     sites = [w for w in tr.segments.wait_sites if w.kind == kind and w.ns
              and (not root or any(f.function == root for f in w.stack))]
     if not sites:
-        return None
-    return user_site(max(sites, key=lambda w: w.ns).stack)
+        return None, ""
+    stack = max(sites, key=lambda w: w.ns).stack
+    within = "sync.Map" if any(f.function.startswith("sync.(*Map).") for f in stack) else ""
+    return user_site(stack), within
 
 
-def _ran_instead(spans: Sequence[Span], samples: _Samples) -> dict[str, Any] | None:
-    """What the CPUs ran while these spans were not running: other goroutines' samples."""
+def _ran_instead(spans: Sequence[Span], samples: _Samples, requests: set[int]) -> dict[str, Any] | None:
+    """What the CPUs ran while these spans lasted: the samples of goroutines that serve no
+    request (other requests doing their own work are the load, not what took the CPU)."""
     seen: set[int] = set()
     cats: Counter[str] = Counter()
     sites: defaultdict[str, Counter[Frame | None]] = defaultdict(Counter)
     for sp in spans:
         for i in samples.during(sp.start, sp.end):
             s = samples.all[i]
-            if i in seen or s.goroutine == sp.goroutine:
+            if i in seen or s.goroutine in requests:
                 continue
             seen.add(i)
             c = samples.classify(s)
@@ -208,10 +214,11 @@ def _summary(group: _Group, tr: ExecutionTrace, ran_instead: dict[str, Any] | No
     extra: dict[str, Any] = {}
     if top_cat in RUNNING and group.sites.get(top_cat):
         site = _site(group.sites[top_cat].most_common(1)[0][0])
-    elif top_cat == "lock_wait":
-        site = _site(_wait_site(tr, WAIT_LOCK, root))
-    elif top_cat == "chan_wait":
-        site = _site(_wait_site(tr, WAIT_CHAN, root))
+    elif top_cat in ("lock_wait", "chan_wait"):
+        frame, within = _wait_site(tr, WAIT_LOCK if top_cat == "lock_wait" else WAIT_CHAN, root)
+        site = _site(frame)
+        if within:
+            extra["within"] = within
     elif top_cat == "runnable" and ran_instead is not None:
         site = ran_instead["site"]
     elif top_cat == "stw" and group.stw_reasons:
@@ -243,16 +250,17 @@ def latency_section(req: Requests, tr: ExecutionTrace, classifier: StackClassifi
     samples = _Samples(tr.cpu_samples, classifier)
     pauses = sorted(pauses, key=lambda p: p.start)
     slow, typical = _Group(), _Group()
-    sampled = bool(tr.cpu_samples) and spans[0].acc is not None
+    sampled = bool(tr.cpu_samples)
     _account(slow, slow_spans, samples, pauses, sampled)
     _account(typical, typical_spans, samples, pauses, sampled)
-    ran = _ran_instead(slow_spans, samples)
+    ran = _ran_instead(slow_spans, samples, {s.goroutine for s in spans})
     slow_out = _summary(slow, tr, ran, req.root)
     slow_out["threshold_ms"] = _ms(slow_spans[0].wall)
     slow_out["ran_instead"] = ran
     return {
         "method": req.method, "detail": req.detail,
-        "accounting": "scheduler" if spans[0].acc is not None else "cpu-samples",
+        "accounting": "scheduler" if all(s.acc is not None for s in spans) else
+                      ("mixed" if any(s.acc is not None for s in spans) else "cpu-samples"),
         "count": n, "p50_ms": _ms(p50), "p99_ms": _ms(p99), "max_ms": _ms(walls[-1]),
         "slow": slow_out, "typical": _summary(typical, tr, None, req.root),
     }

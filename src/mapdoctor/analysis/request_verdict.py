@@ -13,7 +13,8 @@ from typing import Any
 
 from mapdoctor.analysis.advice import GENERIC
 from mapdoctor.analysis.findings import Cause, CauseKind, Diagnosis, Site, Verdict
-from mapdoctor.analysis.frametable import SHARE_KEYS
+from mapdoctor.analysis.latency import RUNNING
+from mapdoctor.analysis.stats import wilson
 
 #: p99 at least this many times p50: the slowest requests are outliers worth explaining.
 SPIKE_RATIO = 3.0
@@ -24,6 +25,11 @@ MIN_CONTRAST = 0.15
 #: Slow requests running at least this long on average are preempted by the scheduler's time
 #: slice (10 ms) as a matter of course: their runnable time is not starvation.
 PREEMPTED_MS = 20.0
+#: A running category decides only when at least this many CPU samples fell on the slow spans
+#: (each sample is 10 ms of CPU: the split of their running time rests on these).
+MIN_SLOW_SAMPLES = 8
+#: What ran instead is named only when its share's 95 % lower bound (Wilson) reaches this.
+MIN_RAN_INSTEAD = 0.3
 #: Fewer slow requests than this make the finding "medium" confidence at best.
 MIN_SLOW_FOR_HIGH = 5
 
@@ -101,19 +107,22 @@ def _finding(req: dict[str, Any]) -> tuple[CauseKind | None, str, dict[str, Any]
     contrast = share - typical["breakdown"].get(cat, 0.0)
     if share < MIN_TOP_SHARE or contrast < MIN_CONTRAST:
         return None, cat, top.get("site"), ""
-    running = {k: v for k, v in slow["breakdown"].items() if k in SHARE_KEYS}
+    if cat in RUNNING and slow["cpu_samples"] < MIN_SLOW_SAMPLES:
+        return None, cat, top.get("site"), ""  # a running split from a handful of samples is noise
+    running = {k: v for k, v in slow["breakdown"].items() if k in RUNNING}
     run_ms = sum(running.values()) * slow["wall_ms"]
     if cat == "runnable" and run_ms >= PREEMPTED_MS:
         # Requests that run this long are time-sliced with everything else runnable: their wait
         # follows from their own running, so what they ran decides.
         best = max(running, key=lambda k: running[k])
-        if running[best] >= MIN_TOP_SHARE * 0.8 and best in CAUSE_OF:
+        if running[best] >= MIN_TOP_SHARE * 0.8 and best in CAUSE_OF and slow["cpu_samples"] >= MIN_SLOW_SAMPLES:
             sites = slow.get("sites") or {}
             return CAUSE_OF[best], best, sites.get(best), PHRASE.get(best, best)
     if cat == "runnable":
         ran = slow.get("ran_instead")
-        if ran is None:
-            return CauseKind.CPU_STARVATION, cat, None, PHRASE[cat]
+        if (ran is None or ran["cpu_samples"] < MIN_SLOW_SAMPLES
+                or wilson(ran["share"] * ran["cpu_samples"], ran["cpu_samples"])[0] < MIN_RAN_INSTEAD):
+            return None, cat, None, ""  # they waited, but what took the CPUs is not clear enough
         kind = CAUSE_OF.get(ran["category"], CauseKind.CPU_STARVATION)
         if ran["category"] in ("user", "other", "map_access", "scheduler", "syscall"):
             kind = CauseKind.CPU_STARVATION
@@ -121,6 +130,8 @@ def _finding(req: dict[str, Any]) -> tuple[CauseKind | None, str, dict[str, Any]
                      f"{_where(ran['site'])} ran on the CPUs ({_pct(ran['share'])} of {ran['cpu_samples']} "
                      "CPU samples meanwhile)")
         return kind, cat, ran.get("site"), meanwhile
+    if cat == "lock_wait" and top.get("within") == "sync.Map":
+        return CauseKind.SYNC_MAP, cat, top.get("site"), "waiting on sync.Map's internal lock"
     if cat == "stw":
         reason = top.get("reason")
         return CAUSE_OF[cat], cat, None, PHRASE[cat] + (f" ({reason})" if reason else "")
@@ -171,7 +182,7 @@ def apply(d: Diagnosis, cpu_samples: int) -> Diagnosis:
                   f"the middle 50 % (median {_ms(typical['wall_ms'])}) spent {_pct(typical_share)} "
                   f"{PHRASE.get(cat, cat)}")]
     share_of_cpu = d.shares.get(cat)
-    if share_of_cpu is not None and cat in d.shares:
+    if share_of_cpu is not None and cat in RUNNING:
         lines.append(_tag("supports", f"{cpu_samples} CPU samples",
                           f"{_pct(share_of_cpu)} of all sampled CPU in the window is "
                           f"{PHRASE.get(cat, cat).removeprefix('in ')}"))

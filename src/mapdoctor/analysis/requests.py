@@ -19,6 +19,7 @@ blocked by kind), summed from the trace parser's segments (docs/REQUESTS.md).
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from mapdoctor.model.trace import (
     CLOSE_CHAN,
     CLOSE_DESTROY,
     CLOSE_NET_IDLE,
+    CLOSE_REGION_BEGIN,
+    CLOSE_REGION_END,
     OPEN_CREATE,
     ExecutionTrace,
 )
@@ -41,6 +44,9 @@ _PLUMBING = ("runtime.", "runtime/", "net/http.(*connReader).backgroundRead", "n
 ACCOUNTS = ("running", "runnable", "syscall", "network", "lock", "channel", "gc_wait", "other")
 
 HTTP_CONN_SERVE = "net/http.(*conn).serve"
+#: Boundaries inside a request: the segments on either side belong to the same request.
+_REGION = frozenset({CLOSE_REGION_BEGIN, CLOSE_REGION_END})
+_INNER = _REGION | {CLOSE_CHAN}
 
 
 @dataclass(slots=True)
@@ -108,7 +114,7 @@ def _http1(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> list[Span]:
             opened, closed = (c >> 4) & 15, c & 15
             if opened == CLOSE_NET_IDLE:
                 run = [k]
-            elif run and opened == CLOSE_CHAN:
+            elif run and opened in _INNER:
                 run.append(k)
             else:
                 run = []
@@ -143,17 +149,54 @@ def _workers(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> tuple[list[Span]
     jobs: defaultdict[int, list[Span]] = defaultdict(list)
     goroutines: defaultdict[int, set[int]] = defaultdict(set)
     for g, rows in by_g.items():
+        fn = (s.code[rows[0]] >> 8) & 0xFFFF
+        if _plumbing(s.functions[fn]):
+            continue
+        run: list[int] = []
         for k in rows:
             c = s.code[k]
-            if (c >> 4) & 15 == CLOSE_CHAN and c & 15 == CLOSE_CHAN:
-                fn = (c >> 8) & 0xFFFF
-                if not _plumbing(s.functions[fn]):
-                    jobs[fn].append(_merge(tr, [k], 0))
-                    goroutines[fn].add(g)
+            opened, closed = (c >> 4) & 15, c & 15
+            if opened == CLOSE_CHAN:
+                run = [k]
+            elif run and opened in _REGION:
+                run.append(k)
+            else:
+                run = []
+                continue
+            if closed == CLOSE_CHAN:
+                jobs[fn].append(_merge(tr, run, ACCOUNTS.index("channel")))
+                goroutines[fn].add(g)
+                run = []
+            elif closed not in _REGION:
+                run = []
     if not jobs:
         return [], "", 0
     fn, spans = max(jobs.items(), key=lambda kv: len(kv[1]))
     return spans, s.functions[fn], len(goroutines[fn])
+
+
+def _attach(tr: ExecutionTrace, spans: list[Span], by_g: dict[int, list[int]]) -> None:
+    """Give annotated spans the accounting of the segments that tile them (region edges are
+    segment boundaries; a task's span is only tiled when it stays on one goroutine)."""
+    s = tr.segments
+    starts = {g: [s.start_ns[k] for k in rows] for g, rows in by_g.items()}
+    for sp in spans:
+        rows = by_g.get(sp.goroutine)
+        if not rows:
+            continue
+        lo = bisect.bisect_left(starts[sp.goroutine], sp.start)
+        inside: list[int] = []
+        for k in rows[lo:]:
+            if s.start_ns[k] >= sp.end:
+                break
+            if s.end_ns[k] > sp.end:
+                inside = []
+                break
+            inside.append(k)
+        if not inside or s.start_ns[inside[0]] != sp.start or s.end_ns[inside[-1]] != sp.end:
+            continue
+        merged = _merge(tr, inside, ACCOUNTS.index("channel"))
+        sp.acc = merged.acc
 
 
 def infer_requests(tr: ExecutionTrace) -> Requests:
@@ -162,14 +205,16 @@ def infer_requests(tr: ExecutionTrace) -> Requests:
     if len(regions) >= MIN_REQUESTS:
         names = Counter(r.name for r in regions)
         name = names.most_common(1)[0][0]
-        return Requests("regions", [Span(r.start_ns or 0, r.end_ns or 0, r.goroutine) for r in regions
-                                    if r.name == name], f"user region {name!r}")
+        spans = [Span(r.start_ns or 0, r.end_ns or 0, r.goroutine) for r in regions if r.name == name]
+        _attach(tr, spans, _segment_rows(tr))
+        return Requests("regions", spans, f"user region {name!r}")
     tasks = [t for t in tr.tasks if t.start_ns is not None and t.end_ns is not None]
     if len(tasks) >= MIN_REQUESTS:
         names = Counter(t.name for t in tasks)
         name = names.most_common(1)[0][0]
-        return Requests("tasks", [Span(t.start_ns or 0, t.end_ns or 0, t.goroutine) for t in tasks
-                                  if t.name == name], f"user task {name!r}")
+        spans = [Span(t.start_ns or 0, t.end_ns or 0, t.goroutine) for t in tasks if t.name == name]
+        _attach(tr, spans, _segment_rows(tr))
+        return Requests("tasks", spans, f"user task {name!r}")
     by_g = _segment_rows(tr)
     http = _http1(tr, by_g)
     if len(http) >= MIN_REQUESTS:

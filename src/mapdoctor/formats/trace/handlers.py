@@ -62,7 +62,7 @@ from mapdoctor.formats.trace.states import (
     PS_UNDETERMINED,
     OrderingError,
 )
-from mapdoctor.model.trace import CLOSE_DESTROY
+from mapdoctor.model.trace import CLOSE_DESTROY, CLOSE_REGION_BEGIN, CLOSE_REGION_END
 
 if TYPE_CHECKING:
     from mapdoctor.formats.trace.ordering import Ordering
@@ -779,6 +779,13 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
                     raise OrderingError(f"misuse of region in goroutine {ms[0]}: region end {key} when the "
                                         f"inner-most active region start event is {regions[-1]}")
                 regions.pop()
+        # A region's edges are boundaries too: its time accounting is then exact.
+        st = gstates[ms[0]]
+        st[st[A_SLOT]] += t - st[A_T]
+        st[A_T] = t
+        acct.close(ms[0], st, t, CLOSE_REGION_BEGIN if code == spec.EV_USER_REGION_BEGIN else CLOSE_REGION_END)
+        st[A_SEG] = t
+        st[A_QUEUED] = 0
         push((code, t, ms[0], ms[1], m, vals, i))
         return 1
 
