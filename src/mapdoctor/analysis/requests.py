@@ -30,6 +30,7 @@ from mapdoctor.model.trace import (
     CLOSE_NET_IDLE,
     CLOSE_REGION_BEGIN,
     CLOSE_REGION_END,
+    CLOSE_RESPONSE,
     OPEN_CREATE,
     ExecutionTrace,
 )
@@ -47,6 +48,7 @@ HTTP_CONN_SERVE = "net/http.(*conn).serve"
 #: Boundaries inside a request: the segments on either side belong to the same request.
 _REGION = frozenset({CLOSE_REGION_BEGIN, CLOSE_REGION_END})
 _INNER = _REGION | {CLOSE_CHAN}
+_HTTP_ENDS = frozenset({CLOSE_NET_IDLE, CLOSE_RESPONSE})
 
 
 @dataclass(slots=True)
@@ -107,19 +109,24 @@ def _http1(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> list[Span]:
     out: list[Span] = []
     for rows in by_g.values():
         codes = [s.code[k] for k in rows]
-        if not any(c & 15 == CLOSE_NET_IDLE for c in codes) and not any((c >> 8) & 0xFFFF == serve for c in codes):
+        if not any(c & 15 in _HTTP_ENDS for c in codes) and not any((c >> 8) & 0xFFFF == serve for c in codes):
             continue
         run: list[int] = []
         for k, c in zip(rows, codes, strict=True):
             opened, closed = (c >> 4) & 15, c & 15
-            if opened == CLOSE_NET_IDLE:
+            if opened == CLOSE_RESPONSE and closed == CLOSE_NET_IDLE:
+                run = []  # the connection's upkeep after a response, up to its next read wait
+                continue
+            if opened in (CLOSE_NET_IDLE, CLOSE_RESPONSE):
+                # After a response, a segment that ends with another response is the next
+                # request, read without waiting (it had arrived already).
                 run = [k]
             elif run and opened in _INNER:
                 run.append(k)
             else:
                 run = []
                 continue
-            if closed in (CLOSE_NET_IDLE, CLOSE_DESTROY):
+            if closed in (CLOSE_NET_IDLE, CLOSE_RESPONSE, CLOSE_DESTROY):
                 out.append(_merge(tr, run, ACCOUNTS.index("channel")))
                 run = []
     return out

@@ -119,6 +119,10 @@ WAIT_NAMES = {WAIT_NET: "network", WAIT_LOCK: "lock", WAIT_CHAN: "channel", WAIT
 #: Boundaries that end a segment (and begin the next): a ``net/http`` connection goroutine
 #: waiting for its next request, a channel receive, the goroutine's end.
 CLOSE_NET_IDLE, CLOSE_CHAN, CLOSE_DESTROY = 1, 3, 5
+#: A ``net/http`` connection goroutine, its response written, waiting for its background
+#: reader to stop (``abortPendingRead``): the end of a request even when the next one is
+#: already waiting to be read (then no network wait separates them).
+CLOSE_RESPONSE = 2
 #: A user region began or ended on the goroutine (annotated spans get the same accounting).
 CLOSE_REGION_BEGIN, CLOSE_REGION_END = 6, 7
 #: How a segment began: after one of the boundaries above, or at the goroutine's creation.

@@ -7,7 +7,8 @@ at each boundary. Boundaries are the points where a server starts or finishes a 
 work without annotating it:
 
 * a ``net/http`` connection goroutine blocking on the network to wait for the next
-  request (its stack has ``net/http.(*conn).serve`` and no handler frame);
+  request (its stack has ``net/http.(*conn).serve`` and no handler frame), or waiting, its
+  response written, for its background reader to stop;
 * any goroutine blocking on a channel receive (worker pools wait for a job so);
 * a goroutine's end.
 
@@ -26,6 +27,7 @@ from mapdoctor.model.stack import Frame, Stack
 from mapdoctor.model.trace import (
     CLOSE_CHAN,
     CLOSE_NET_IDLE,
+    CLOSE_RESPONSE,
     WAIT_CHAN,
     WAIT_GC,
     WAIT_LOCK,
@@ -88,6 +90,8 @@ def wait_kind(reason: str, functions: list[str]) -> tuple[int, int]:
     if reason == "sync" or (not reason and any(f.startswith("sync.runtime_Semacquire") for f in functions)):
         locked = any(m in f for f in functions for m in _LOCK_MARKS)
         return (WAIT_LOCK if locked else WAIT_CHAN), 0
+    if reason == "sync.(*Cond).Wait" and "net/http.(*connReader).abortPendingRead" in functions:
+        return WAIT_CHAN, CLOSE_RESPONSE
     if reason in _CHAN_REASONS or (not reason and ("runtime.chanrecv" in functions
                                                    or "runtime.selectgo" in functions)):
         receive = reason == "chan receive" or (not reason and "runtime.chanrecv" in functions
@@ -215,6 +219,10 @@ class Accounting:
                 if kind == CLOSE_NET_IDLE and st[A_PREV] > start and st[A_PSNAP]:
                     t = st[A_PREV]
                     acc = st[A_PSNAP]  # type: ignore[assignment]
+                    base = 0
+                elif kind == CLOSE_RESPONSE and st[A_SYS] > start and st[A_SNAP]:
+                    t = st[A_SYS]  # the response write just before
+                    acc = st[A_SNAP]  # type: ignore[assignment]
                     base = 0
                 cols[0].append(start)
                 cols[1].append(t)

@@ -39,36 +39,19 @@ type httpService struct {
 	background func()
 }
 
-// tracedLog holds the latencies of the requests of the current trace session.
+// tracedLog holds the latencies of the requests that ran while an execution
+// trace was being recorded (tracing on at their start and at their end). The lab
+// takes one trace per run of a service, so these are the requests of that trace.
 type tracedLog struct {
-	session atomic.Int64 // incremented each time tracing is seen to start
-	count   atomic.Int64
-	durs    [1 << 20]int64
+	count atomic.Int64
+	durs  [1 << 20]int64
 }
 
 var traced tracedLog
 
-// watchTracing numbers the trace sessions: a request belongs to a session when
-// tracing was on, in the same session, at its start and at its end.
-func watchTracing() {
-	on := false
-	for {
-		now := trace.IsEnabled()
-		if now && !on {
-			traced.count.Store(0)
-			traced.session.Add(1)
-		}
-		on = now
-		time.Sleep(500 * time.Microsecond)
-	}
-}
-
-func (l *tracedLog) record(session int64, start time.Time) {
+func (l *tracedLog) record(tracedAtStart bool, start time.Time) {
 	d := time.Since(start)
-	if d < 0 {
-		return
-	}
-	if session == 0 || !trace.IsEnabled() || l.session.Load() != session {
+	if d < 0 || !tracedAtStart || !trace.IsEnabled() {
 		return
 	}
 	if i := l.count.Add(1) - 1; i < int64(len(l.durs)) {
@@ -96,7 +79,7 @@ func (l *tracedLog) snapshot() map[string]any {
 		}
 		return float64(d[i]) / 1e6
 	}
-	out := map[string]any{"session": l.session.Load(), "count": n, "p50_ms": at(50), "p99_ms": at(99)}
+	out := map[string]any{"count": n, "p50_ms": at(50), "p99_ms": at(99)}
 	if n > 0 {
 		out["max_ms"] = float64(d[n-1]) / 1e6
 	}
@@ -115,7 +98,6 @@ func serveHTTP(svc *httpService) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(traced.snapshot())
 	})
-	go watchTracing()
 	var seq atomic.Uint64
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api", func(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +109,7 @@ func serveHTTP(svc *httpService) {
 		w.(http.Flusher).Flush()
 		if conn != nil {
 			conn.idle.Store(true)
-			traced.record(conn.session.Load(), time.Unix(0, conn.firstRead.Load()))
+			traced.record(conn.traced.Load(), time.Unix(0, conn.firstRead.Load()))
 		}
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
@@ -152,18 +134,14 @@ type timedConn struct {
 	net.Conn
 	idle      atomic.Bool // the previous response has been written
 	firstRead atomic.Int64
-	session   atomic.Int64 // the trace session at that moment (0: not tracing)
+	traced    atomic.Bool // tracing was on at that moment
 }
 
 func (c *timedConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if n > 0 && c.idle.Swap(false) {
 		c.firstRead.Store(time.Now().UnixNano())
-		session := int64(0)
-		if trace.IsEnabled() {
-			session = traced.session.Load()
-		}
-		c.session.Store(session)
+		c.traced.Store(trace.IsEnabled())
 	}
 	return n, err
 }
