@@ -111,7 +111,7 @@ def test_slow_requests_breakdown_and_verdict(go: str, scenario: str) -> None:
 @pytest.mark.parametrize("go", list(GO_DIRS))
 def test_background_growth_says_what_ran_instead(go: str) -> None:
     pytest.xfail(WEAK_SIGNAL["http-bgmapgrow"])
-    ran = _diagnose(go, "http-bgmapgrow").timeline["requests"]["slow"]["ran_instead"]  # type: ignore[index]
+    ran = _diagnose(go, "http-bgmapgrow").timeline["requests"]["slow"]["ran_instead"]
     assert ran["category"] == "map_growth"
     assert ran["site"]["file"] == "mapdoctorlab/price_refresh.go"
 
