@@ -59,3 +59,40 @@ EXPECT: dict[str, Expect] = {
 
 def scenario_dir(go_dir: str, scenario: str) -> Path:
     return FIXTURES / go_dir / scenario
+
+
+@dataclass(frozen=True)
+class RequestExpect:
+    """What the slowest requests of a lab HTTP service must be found to spend their time in."""
+
+    verdict: str
+    cause: str | None  # the first cause; None = no cause at all
+    category: str | None = None  # the slow requests' top breakdown category
+    file: str | None = None  # lab file of the top site
+    marker: str | None = None  # unique text on the top site's line
+    #: Also accepted as the top category (then only the cause's site is checked): e.g. GC slows
+    #: requests both through assists on their goroutine and by taking the CPUs from them.
+    also: tuple[str, ...] = ()
+    #: The site may be this many lines below the marker (samples spread over a loop's body).
+    lines: int = 0
+
+    def site(self) -> tuple[str, int] | None:
+        return Expect(self.verdict, self.cause, self.file, self.marker).site()
+
+
+HTTP_EXPECT: dict[str, RequestExpect] = {
+    # A request that grows a map for 50 ms is also time-sliced with the others (runnable).
+    "http-mapgrow": RequestExpect("map_growth", "map_growth", "map_growth", "tenant_index.go", "index[r.key] = r",
+                                  ("runnable",)),
+    "http-bgmapgrow": RequestExpect("map_growth", "map_growth", "runnable", "price_refresh.go",
+                                    "table[k] = "),
+    "http-gc": RequestExpect("not_map_growth", "gc_pressure", "gc_assist", "report_alloc.go",
+                             "head = &reportLine{", ("runnable",)),
+    "http-lock": RequestExpect("not_map_growth", "lock_contention", "lock_wait", "ledger_lock.go",
+                               "waits while the snapshot holds"),
+    "http-starve": RequestExpect("not_map_growth", "cpu_starvation", "runnable", "batch_burst.go",
+                                 "the batch's CPU-bound loop", lines=2),
+    "http-slicegrow": RequestExpect("not_map_growth", "slice_growth", "slice_growth", "export_rows.go",
+                                    "rows = append(rows"),
+    "http-healthy": RequestExpect("not_map_growth", None),
+}

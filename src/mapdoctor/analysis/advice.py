@@ -19,6 +19,8 @@ GENERIC = {
     CauseKind.MAP_CREATION: "create fewer small maps: a struct instead of a map literal with fixed keys, one map "
                             "reused with clear(m) instead of one per item, or decoding into structs instead of "
                             "map[string]any (a size hint does not help: small maps allocate on first insert)",
+    CauseKind.CPU_STARVATION: "give the CPU-bound work fewer goroutines than GOMAXPROCS (a worker limit), "
+                              "run it elsewhere, or yield between chunks; add cores if the load is real",
 }
 
 #: sync.Map advice per pattern of its operations (verdict._sync_map tells them apart).

@@ -19,7 +19,7 @@ from mapdoctor.analysis.findings import Diagnosis, InputSummary
 from mapdoctor.analysis.goinfo import detect_go
 from mapdoctor.analysis.locks import lock_waits
 from mapdoctor.analysis.source_advice import attach_capacity, attach_source_findings
-from mapdoctor.analysis.trace_evidence import trace_cpu, trace_timeline
+from mapdoctor.analysis.trace_evidence import trace_cpu, trace_lock_waits, trace_timeline
 from mapdoctor.analysis.verdict import decide
 from mapdoctor.formats.detect import LoadedInput, LoadResult
 
@@ -69,6 +69,8 @@ def diagnose(loaded: LoadResult, *, notes: Sequence[str] = (), source_dir: Path 
     if ev.cpu is not None and ev.cpu.duration_ns and ev.cpu.unit == "nanoseconds":
         ev.cpu_cores = ev.cpu.total / ev.cpu.duration_ns
     ev.locks, lock_notes = lock_waits(inputs, classifier)
+    if ev.locks is None:
+        ev.locks = trace_lock_waits(inputs, classifier)
     ev.notes.extend(lock_notes)
     ev.allocs = alloc_evidence(inputs)
     ev.dumps, ev.crashes = dump_evidence(inputs, classifier)

@@ -27,6 +27,7 @@ class CauseKind(StrEnum):
     CONCURRENT_MAP_WRITES = "concurrent_map_writes"
     #: Creating many small maps (each allocates on its first insert; no size hint helps).
     MAP_CREATION = "map_creation"
+    CPU_STARVATION = "cpu_starvation"
 
 
 @dataclass(slots=True)

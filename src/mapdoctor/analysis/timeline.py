@@ -78,6 +78,17 @@ def _ratio(a: float, b: float) -> float | None:
     return round(a / b, 2) if b else None
 
 
+def stance(ratio: float | None) -> str:
+    """How a with/without-growth ratio bears on map growth as the cause."""
+    if ratio is None:
+        return "neither supports nor argues against"
+    if ratio >= 1.2:
+        return "supports"
+    if ratio <= 0.83:
+        return "argues against"
+    return "neither supports nor argues against"
+
+
 def build_timeline(inp: TimelineInput, classifier: StackClassifier) -> tuple[dict[str, Any], list[str]]:
     """The ``timeline`` JSON section and the evidence lines it supports."""
     span = max(1, inp.end - inp.start)
@@ -144,7 +155,9 @@ def build_timeline(inp: TimelineInput, classifier: StackClassifier) -> tuple[dic
             "slow_with_growth": round(slow_hit, 3), "others_with_growth": round(rest_hit, 3),
         }
         if growth_times:
-            lines.append(f"{100 * slow_hit:.0f}% of the slowest 1% of requests (>= {p99 / 1e6:.2f} ms) were caught "
+            hit = stance(slow_hit / rest_hit if rest_hit else (2.0 if slow_hit else None))
+            lines.append(f"{hit} ({len(slow)} slowest and {len(rest)} other requests): "
+                         f"{100 * slow_hit:.0f}% of the slowest 1% of requests (>= {p99 / 1e6:.2f} ms) were caught "
                          f"in map growth by a CPU sample, vs {100 * rest_hit:.0f}% of the others [{inp.source}]")
 
     worst = sorted(range(nbins), key=lambda b: -(stw_bins[b] + assist_bins[b]))[:3]
@@ -159,14 +172,19 @@ def build_timeline(inp: TimelineInput, classifier: StackClassifier) -> tuple[dic
 
     if with_g and (prog_stw or inp.assists):
         r_stw, r_assist = _ratio(stw_with, stw_without), _ratio(assist_with, assist_without)
+        both = _ratio(stw_with + assist_with, stw_without + assist_without)
         lines.append(
-            f"time bins with map growth ({len(with_g)} of {len(with_g) + len(without_g)} busy bins of "
-            f"{width / 1e6:.0f} ms) carry {assist_with / 1e6:.2f} ms of mark assists and {stw_with / 1e6:.3f} ms "
+            f"{stance(both)} ({len(with_g) + len(without_g)} busy bins): time bins with map growth "
+            f"({len(with_g)} of {len(with_g) + len(without_g)} busy bins of {width / 1e6:.0f} ms) carry "
+            f"{assist_with / 1e6:.2f} ms of mark assists and {stw_with / 1e6:.3f} ms "
             f"of stop-the-world each, vs {assist_without / 1e6:.2f} ms and {stw_without / 1e6:.3f} ms without"
             + (f" ({r_assist}x assists)" if r_assist else "") + (f" ({r_stw}x STW)" if r_stw else "")
             + f" [{inp.source}]")
     if inp.gc_cycles and growth_times:
-        lines.append(f"{led} of {len(inp.gc_cycles)} GC cycles began within {LEAD_WINDOW_NS // 1_000_000} ms "
+        lead = led / len(inp.gc_cycles)
+        gc_stance = stance(lead / base if base else (2.0 if lead else None))
+        lines.append(f"{gc_stance} ({len(inp.gc_cycles)} GC cycles): "
+                     f"{led} of {len(inp.gc_cycles)} GC cycles began within {LEAD_WINDOW_NS // 1_000_000} ms "
                      f"after map growth (a random moment: {100 * base:.0f}%)")
 
     section: dict[str, Any] = {

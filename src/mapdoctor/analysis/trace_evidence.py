@@ -1,4 +1,5 @@
-"""Evidence from execution traces: CPU samples (when no CPU profile) and the timeline."""
+"""Evidence from execution traces: CPU samples (when no CPU profile), lock waits (when no
+block or mutex profile), the timeline and the request spans with their latency breakdown."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ from typing import Any
 
 from mapdoctor.analysis.classify import StackClassifier
 from mapdoctor.analysis.costs import CostBreakdown, stacks_breakdown
-from mapdoctor.analysis.timeline import Span, TimelineInput, build_timeline
+from mapdoctor.analysis.frametable import Cost
+from mapdoctor.analysis.latency import Pause, latency_section
+from mapdoctor.analysis.requests import infer_requests
+from mapdoctor.analysis.timeline import COLLECTION_STW, Span, TimelineInput, build_timeline
 from mapdoctor.formats.detect import LoadedInput
-from mapdoctor.model.trace import ExecutionTrace
+from mapdoctor.model.trace import WAIT_LOCK, ExecutionTrace
 
 #: Go's CPU profiler samples at 100 Hz: each trace CPU sample stands for 10 ms.
 SAMPLE_NS = 10_000_000
@@ -26,12 +30,6 @@ def _spans(trace: ExecutionTrace) -> TimelineInput:
                    for a in trace.mark_assists]
     inp.gc_cycles = [Span(c.start_ns, c.end_ns if c.end_ns is not None else end_default)
                      for c in trace.gc_cycles if c.start_ns is not None]
-    regions = [r for r in trace.regions if r.start_ns is not None and r.end_ns is not None]
-    if regions:
-        inp.requests = [Span(r.start_ns or 0, r.end_ns or 0, r.name, r.goroutine) for r in regions]
-    else:
-        inp.requests = [Span(t.start_ns, t.end_ns, t.name, t.goroutine) for t in trace.tasks
-                        if t.start_ns is not None and t.end_ns is not None]
     return inp
 
 
@@ -63,7 +61,51 @@ def trace_timeline(inputs: list[LoadedInput], classifier: StackClassifier) -> tu
     notes = [f"{best.path}: {n}" for n in best.trace.notes]
     if best.trace.partial:
         notes.append(f"{best.path}: the trace is incomplete; the timeline covers its complete generations")
-    inp = _spans(best.trace)
+    tr = best.trace
+    inp = _spans(tr)
     inp.source = f"trace {best.path}"
+    req = infer_requests(tr)
+    inp.requests = [Span(s.start, s.end, req.method or "", s.goroutine) for s in req.spans]
     section, lines = build_timeline(inp, classifier)
+    if req.method is None:
+        section["requests"] = None
+        section["requests_absent"] = req.why_none
+        notes.append(f"{best.path}: no request section: {req.why_none}")
+    else:
+        pauses = [Pause(p.start_ns, p.end_ns if p.end_ns is not None else tr.end_ns, p.reason, p.stack)
+                  for p in tr.stw_pauses if p.reason not in COLLECTION_STW]
+        found = latency_section(req, tr, classifier, pauses)
+        old = section["requests"] or {}
+        for key in ("slow_with_growth", "others_with_growth"):
+            if key in old:
+                found[key] = old[key]
+        section["requests"] = found
     return section, lines, notes
+
+
+def trace_lock_waits(inputs: list[LoadedInput], classifier: StackClassifier) -> CostBreakdown | None:
+    """Lock contention from the traces' sync blocking alone (goroutines blocked on a
+    sync.Mutex/RWMutex), for when no block or mutex profile was given: wait time per
+    blocking stack, over the trace's duration."""
+    out: CostBreakdown | None = None
+    for item in inputs:
+        t = item.trace
+        if t is None:
+            continue
+        waits = [(w.stack, float(w.ns)) for w in t.segments.wait_sites if w.kind == WAIT_LOCK and w.ns]
+        if not waits:
+            continue
+        part = stacks_breakdown(waits, classifier, source=f"lock waits in trace {item.path}", unit="nanoseconds")
+        # Every one of these stacks blocked on a mutex: its time is lock wait, whatever frame decided.
+        for cost in list(part.by_cost):
+            if cost is not Cost.LOCK_WAIT:
+                part.by_cost[Cost.LOCK_WAIT] += part.by_cost.pop(cost)
+                for site, v in part.by_site.pop(cost, {}).items():
+                    part.by_site[Cost.LOCK_WAIT][site] += v
+        part.samples = sum(w.count for w in t.segments.wait_sites if w.kind == WAIT_LOCK)
+        part.duration_ns = max(0, t.end_ns - t.start_ns)
+        if out is None:
+            out = part
+        else:
+            out.merge(part)
+    return out

@@ -19,12 +19,13 @@ from mapdoctor.analysis.evidence import Evidence
 from mapdoctor.analysis.findings import Cause, CauseKind, Diagnosis, Site, Verdict
 from mapdoctor.analysis.frametable import SHARE_KEYS, SHARE_OF, Cost
 from mapdoctor.analysis.locks import lock_delay, lock_events
+from mapdoctor.analysis.request_verdict import apply as request_led
 from mapdoctor.analysis.stats import CONFIRMED, PROBABLE, Share, poisson
 
 NAMES = {CauseKind.MAP_GROWTH: "map growth", CauseKind.SLICE_GROWTH: "slice growth",
          CauseKind.SYNC_MAP: "sync.Map churn", CauseKind.LOCK_CONTENTION: "lock contention",
-         CauseKind.GC_PRESSURE: "GC pressure", CauseKind.CONCURRENT_MAP_WRITES: "concurrent map writes",
-         CauseKind.MAP_CREATION: "small-map creation"}
+         CauseKind.GC_PRESSURE: "GC pressure", CauseKind.CPU_STARVATION: "CPU starvation",
+         CauseKind.CONCURRENT_MAP_WRITES: "concurrent map writes", CauseKind.MAP_CREATION: "small-map creation"}
 
 _SYNC_CHURN = (Cost.SYNC_MAP, Cost.SYNC_MAP_MISS, Cost.SYNC_MAP_NEWKEY)
 _MAP_ACCESS = (Cost.MAP_WRITE, Cost.MAP_READ, Cost.MAP_DELETE, Cost.MAP_ITER)
@@ -414,9 +415,9 @@ def decide(ev: Evidence, timeline_lines: list[str] | None = None) -> Diagnosis:
     if have_cpu and cpu is not None and cpu.samples < T.MIN_CPU_SAMPLES and not idle:
         notes.append(f"only {cpu.samples:.0f} CPU samples: a longer profile would make the verdict firmer")
     summary = _summary(verdict, causes, idle, ev, have_cpu)
-    return Diagnosis(verdict, summary, confidence, ev.go, shares(cpu), causes, ev.inputs, notes,
-                     ev.partial, ev.timeline, cpu_samples=round(cpu.samples) if cpu is not None else 0,
-                     share_intervals=share_intervals(cpu))
+    return request_led(Diagnosis(verdict, summary, confidence, ev.go, shares(cpu), causes, ev.inputs, notes,
+                                 ev.partial, ev.timeline, cpu_samples=round(cpu.samples) if cpu is not None else 0,
+                                 share_intervals=share_intervals(cpu)), round(cpu.samples) if cpu is not None else 0)
 
 
 def _confidence(ev: Evidence, verdict: Verdict, causes: list[Cause], have_cpu: bool) -> str:

@@ -16,9 +16,12 @@ from mapdoctor.collect.sniff import BodyKind
 MIN_DURATION_S = 1
 MAX_DURATION_S = 60
 DEFAULT_DURATION_S = 5
-#: Traces are large and slow to decode (hundreds of KB per second of a busy service): a
-#: short one is enough.
-DEFAULT_MAX_TRACE_S = 2.0
+#: The trace covers the whole window (less the CPU profile's head start and a short tail), so
+#: that a latency spike anywhere in it is seen with its requests. Measured on the lab's HTTP
+#: services (docs/REQUESTS.md): 80-110 KB of trace per second, decoded and analysed at about
+#: 4 MB/s, so a 5 s window costs well under a second; Go's tracer itself costs the service
+#: a few percent of CPU. Traces larger than TRACE_MAX_BYTES are refused.
+DEFAULT_MAX_TRACE_S = float(MAX_DURATION_S)
 #: Time given to the CPU profile to start on the server before the trace starts.
 TRACE_DELAY_S = 0.3
 

@@ -71,6 +71,15 @@ class Fetch:
 TRACE_SECONDS: dict[str, float] = {"mutex": 0.5}
 #: Per scenario, fewer self-load goroutines than the service's default.
 WORKERS: dict[str, int] = {}
+#: The HTTP services (``http-*``) serve a few hundred requests a second: a longer window gives
+#: the slowest 1 % enough requests. They also report their own measurement of the requests
+#: that ran while the trace was recorded (``/requests``), kept in the manifest.
+HTTP_PREFIX = "http-"
+HTTP_TIMING = CaptureTiming(warmup_s=1.5, cpu_s=5, delta_s=5, trace_s=4.4)
+
+
+def timing_for(name: str, default: CaptureTiming) -> CaptureTiming:
+    return HTTP_TIMING if name.startswith(HTTP_PREFIX) and default == CaptureTiming() else default
 
 
 def plan(timing: CaptureTiming, trace_s: float) -> list[Fetch]:
@@ -87,9 +96,11 @@ def plan(timing: CaptureTiming, trace_s: float) -> list[Fetch]:
               timing.delta_s + slack),
         Fetch(f"/debug/pprof/block?seconds={timing.delta_s}", "block.pb.gz", 0.0, "block",
               timing.delta_s + slack),
-        Fetch("/debug/pprof/heap", "heap.pb.gz", after_trace, "snapshots", slack),
-        Fetch("/debug/pprof/goroutine", "goroutine.pb.gz", after_trace, "snapshots", slack),
-        Fetch("/debug/pprof/goroutine?debug=2", "goroutine.txt", after_trace, "snapshots", slack),
+        # In the trace's group: they start only once the trace has been received, so that
+        # they never run inside it (on a loaded machine the trace ends late).
+        Fetch("/debug/pprof/heap", "heap.pb.gz", after_trace, "trace", slack),
+        Fetch("/debug/pprof/goroutine", "goroutine.pb.gz", after_trace, "trace", slack),
+        Fetch("/debug/pprof/goroutine?debug=2", "goroutine.txt", after_trace, "trace", slack),
     ]
 
 
@@ -252,6 +263,7 @@ def local_paths_in(data: bytes) -> list[str]:
 def capture_service(binary: Path, go_version: str, name: str, dest: Path,
                     timing: CaptureTiming) -> CaptureResult:
     """One capture of a serving scenario; the trace is shortened and taken again while too large."""
+    timing = timing_for(name, timing)
     trace_s = TRACE_SECONDS.get(name, timing.trace_s)
     for _ in range(MAX_TRACE_ATTEMPTS):
         result, bodies = _capture_service_once(binary, go_version, name, dest, timing, trace_s)
@@ -286,6 +298,8 @@ def _capture_service_once(binary: Path, go_version: str, name: str, dest: Path, 
         time.sleep(timing.warmup_s)
         bodies = _run_fetches(svc.base_url, plan(timing, trace_s))
         result.stats = json.loads(svc.get("/stats", timeout=10))
+        if name.startswith(HTTP_PREFIX):
+            result.stats["traced_requests"] = json.loads(svc.get("/requests", timeout=10))
     return result, bodies
 
 

@@ -38,6 +38,15 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("mutex", "32 goroutines contend on one sync.Mutex guarding a small map"),
     Scenario("gcpressure", "short-lived pointer-rich garbage over a large long-lived pointer graph, no maps"),
     Scenario("idle", "serves pprof and does nothing else (baseline)"),
+    # Plain net/http services with load clients inside the program and no trace annotations: the
+    # slow requests are slow for one reason each (see docs/REQUESTS.md).
+    Scenario("http-mapgrow", "HTTP; every 50th request rebuilds a 150000-entry index in an unsized map"),
+    Scenario("http-bgmapgrow", "HTTP; a background refresher regrows two 500000-entry maps each second"),
+    Scenario("http-gc", "HTTP; every 50th request allocates 200000 linked nodes over a large live heap"),
+    Scenario("http-lock", "HTTP; requests take a mutex that a background snapshot holds for 40 ms"),
+    Scenario("http-starve", "HTTP; bursts of eight CPU-bound goroutines on GOMAXPROCS=2"),
+    Scenario("http-slicegrow", "HTTP; every 50th request appends 400000 rows to a slice without capacity"),
+    Scenario("http-healthy", "HTTP; every request does the same small work (healthy control)"),
     Scenario("crash", "two goroutines write one plain map without a lock: fatal error", serves=False),
     Scenario("syncmap-read", "read-mostly sync.Map: keys stored once, requests only Load them (healthy control)"),
     Scenario("smallmaps", "JSON-style rows as two-entry map literals: small-map creation, not growth"),

@@ -113,6 +113,68 @@ class SchedWaits:
         return len(self.start_ns)
 
 
+#: Kinds of wait a goroutine can be blocked in (how its blocked time is accounted).
+WAIT_NET, WAIT_LOCK, WAIT_CHAN, WAIT_GC, WAIT_OTHER = range(1, 6)
+WAIT_NAMES = {WAIT_NET: "network", WAIT_LOCK: "lock", WAIT_CHAN: "channel", WAIT_GC: "gc", WAIT_OTHER: "other"}
+#: Boundaries that end a segment (and begin the next): a ``net/http`` connection goroutine
+#: waiting for its next request, a channel receive, the goroutine's end.
+CLOSE_NET_IDLE, CLOSE_CHAN, CLOSE_DESTROY = 1, 3, 5
+#: A ``net/http`` connection goroutine, its response written, waiting for its background
+#: reader to stop (``abortPendingRead``): the end of a request even when the next one is
+#: already waiting to be read (then no network wait separates them).
+CLOSE_RESPONSE = 2
+#: A user region began or ended on the goroutine (annotated spans get the same accounting).
+CLOSE_REGION_BEGIN, CLOSE_REGION_END = 6, 7
+#: How a segment began: after one of the boundaries above, or at the goroutine's creation.
+OPEN_UNKNOWN, OPEN_CREATE = 0, 4
+
+
+@dataclass(slots=True)
+class WaitSite:
+    """Time goroutines spent blocked at one stack (lock and channel waits)."""
+
+    kind: int  # WAIT_LOCK or WAIT_CHAN
+    stack: Stack  # where they blocked, leaf first
+    count: int = 0
+    ns: int = 0
+
+
+@dataclass(slots=True)
+class GoroutineSegments:
+    """Where goroutines' time went between boundaries, one row per segment (columnar).
+
+    A segment is one goroutine's time from its first run after a boundary (or its creation)
+    to the next boundary; every nanosecond of it is in exactly one of the ``*_ns`` columns: running,
+    runnable (waiting for a P), in a syscall, blocked on the network, on a lock, on a
+    channel/select/sync.Cond/WaitGroup, on the GC (assist waits), or otherwise (sleep...).
+    ``code`` packs ``goroutine << 24 | function << 8 | opened_by << 4 | closed_by``
+    (``function`` indexes ``functions``: what the goroutine was started with, 0 unknown).
+    Segments begun before the trace started or still open at its end are not kept.
+    """
+
+    start_ns: array[int] = field(default_factory=lambda: array("q"))
+    end_ns: array[int] = field(default_factory=lambda: array("q"))
+    code: array[int] = field(default_factory=lambda: array("q"))
+    #: Time the goroutine was runnable between its wake-up at the boundary and its first run
+    #: (before the segment begins: nothing the program's own clock can see).
+    queued_ns: array[int] = field(default_factory=lambda: array("q"))
+    run_ns: array[int] = field(default_factory=lambda: array("q"))
+    runnable_ns: array[int] = field(default_factory=lambda: array("q"))
+    syscall_ns: array[int] = field(default_factory=lambda: array("q"))
+    net_ns: array[int] = field(default_factory=lambda: array("q"))
+    lock_ns: array[int] = field(default_factory=lambda: array("q"))
+    chan_ns: array[int] = field(default_factory=lambda: array("q"))
+    gc_ns: array[int] = field(default_factory=lambda: array("q"))
+    other_ns: array[int] = field(default_factory=lambda: array("q"))
+    functions: list[str] = field(default_factory=lambda: [""])
+    wait_sites: list[WaitSite] = field(default_factory=list)
+    #: The row cap was reached: channel-receive boundaries after that point are missing.
+    truncated: bool = False
+
+    def __len__(self) -> int:
+        return len(self.start_ns)
+
+
 @dataclass(slots=True)
 class MetricSeries:
     """Samples of one runtime metric over time."""
@@ -174,6 +236,8 @@ class ExecutionTrace:
     sched_waits: SchedWaits = field(default_factory=SchedWaits)
     #: Every goroutine state transition; None unless requested (``keep_transitions``).
     transitions: list[StateTransition] | None = None
+    #: Per-goroutine time accounting between request-like boundaries.
+    segments: GoroutineSegments = field(default_factory=GoroutineSegments)
     #: How often goroutines blocked (Running -> Waiting), by reason.
     block_reasons: dict[str, int] = field(default_factory=dict)
     tasks: list[UserTask] = field(default_factory=list)

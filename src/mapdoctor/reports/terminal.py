@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mapdoctor.analysis.findings import Diagnosis, Verdict
+from mapdoctor.analysis.request_verdict import requests_line
 from mapdoctor.safetext import for_terminal as _safe
 
 _VERDICT_STYLE = {
@@ -44,6 +45,9 @@ def render(d: Diagnosis, console: Console) -> None:
         head.append("  (partial: some inputs missing or incomplete)", style="yellow")
     console.print(head)
     console.print(Text(_safe(d.summary)))
+    req = (d.timeline or {}).get("requests")
+    if req and req.get("slow"):
+        console.print(Text(_safe(requests_line(req)), style="dim"))
     go = d.go
     if go.version or go.maps or go.range:
         console.print(Text(

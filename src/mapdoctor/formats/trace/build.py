@@ -230,6 +230,7 @@ class TraceBuilder:
         order = outcome.ordering
         tr.sched_waits.start_ns = order.wait_start
         tr.sched_waits.wait_ns = order.wait_ns
+        tr.segments = order.acct.out
         for reason, n in order.block_reasons.items():
             tr.block_reasons[reason] = tr.block_reasons.get(reason, 0) + n
         for code, n in enumerate(order.quiet_counts):

@@ -14,6 +14,30 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mapdoctor.formats.trace import spec
+from mapdoctor.formats.trace.accounting import (
+    A_KEY,
+    A_OPEN,
+    A_PREV,
+    A_PSNAP,
+    A_QUEUED,
+    A_SEG,
+    A_SLOT,
+    A_SNAP,
+    A_SYS,
+    A_T,
+    ACC_CHAN,
+    ACC_LOCK,
+    ACC_OTHER,
+    ACC_RUN,
+    ACC_RUNNABLE,
+    ACC_SYSCALL,
+    NACC,
+    OPEN_CREATE,
+    SEG_QUEUED,
+    SEG_UNKNOWN,
+    SEG_WAITING,
+    new_state,
+)
 from mapdoctor.formats.trace.generations import Generation
 from mapdoctor.formats.trace.states import (
     G_RUNNABLE,
@@ -38,6 +62,7 @@ from mapdoctor.formats.trace.states import (
     PS_UNDETERMINED,
     OrderingError,
 )
+from mapdoctor.model.trace import CLOSE_DESTROY, CLOSE_REGION_BEGIN, CLOSE_REGION_END
 
 if TYPE_CHECKING:
     from mapdoctor.formats.trace.ordering import Ordering
@@ -47,8 +72,11 @@ Handler = Callable[[list[int], int, int, int, list[int]], int]
 
 def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], None]]:
     """Build the per-event-type handlers of ``o`` (``orderingDispatch`` in Go)."""
-    # goroutine -> [status, seq generation, seq, time it became runnable or -1]
+    # goroutine -> [status, seq generation, seq, time it became runnable or -1, then the
+    # time-accounting slots of .accounting]
     gstates: dict[int, list[int]] = o.gstates
+    acct = o.acct
+    bcls, wait_ns, wait_n = acct.bcls, acct.wait_ns, acct.wait_n
     pstates: dict[int, list[int]] = {}  # proc -> [status, seq generation, seq]
     mstates = o.mstates  # thread -> [goroutine, proc]
     g_ranges: dict[int, list[tuple[int, int]]] = {}
@@ -66,7 +94,7 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
     emit_all = o.emit_all
     quiet = o.quiet_counts
     blocks = o.block_reasons_by_id
-    wait_start, wait_ns = o.wait_start.append, o.wait_ns.append
+    wait_start, wait_ns_of = o.wait_start.append, o.wait_ns.append
     # Hot constants as closure variables: cheaper to reach than module attributes.
     EV_GO_BLOCK, EV_GO_STOP, EV_GO_START, EV_GO_UNBLOCK = (
         spec.EV_GO_BLOCK, spec.EV_GO_STOP, spec.EV_GO_START, spec.EV_GO_UNBLOCK)
@@ -76,6 +104,52 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
         cur_gen = gen.number
         strings = gen.strings
         stacks = gen.stacks
+        acct.begin_generation(gen)
+
+    # -- time accounting (see .accounting) ---------------------------------------------
+
+    def to_slot(st: list[int], t: int, slot: int) -> None:
+        st[st[A_SLOT]] += t - st[A_T]
+        st[A_T] = t
+        st[A_SLOT] = slot
+        if st[A_SEG] == SEG_QUEUED and slot == ACC_RUN:
+            acct.opened(st, t)
+
+    def syscall_done(st: list[int], t: int, slot: int) -> None:
+        to_slot(st, t, slot)
+        st[A_SYS] = t
+        st[A_SNAP] = st[ACC_RUN:ACC_RUN + NACC]  # type: ignore[call-overload]
+
+    def block(g: int, st: list[int], t: int, key: int) -> None:
+        c = bcls.get(key)
+        if c is None:
+            c = acct.classify(key)
+        st[st[A_SLOT]] += t - st[A_T]
+        st[A_T] = t
+        st[A_KEY] = key
+        if c > 255:
+            acct.close(g, st, t, c >> 8)
+        st[A_SLOT] = c & 255
+
+    def wake(st: list[int], t: int) -> None:
+        slot = st[A_SLOT]
+        d = t - st[A_T]
+        st[A_T] = t
+        st[A_SLOT] = ACC_RUNNABLE
+        if st[A_SEG] == SEG_WAITING:
+            st[A_SEG] = SEG_QUEUED
+            st[A_QUEUED] = t
+            st[slot] = 0
+        else:
+            st[slot] += d
+            if slot in (ACC_LOCK, ACC_CHAN):
+                k = st[A_KEY]
+                wait_ns[k] = wait_ns.get(k, 0) + d
+                wait_n[k] = wait_n.get(k, 0) + 1
+
+    def destroyed(g: int, st: list[int], t: int) -> None:
+        st[st[A_SLOT]] += t - st[A_T]
+        acct.close(g, st, t, CLOSE_DESTROY)
 
     def check_ids(code: int, vals: list[int], i: int) -> None:
         s = spec.spec_of(code)
@@ -226,7 +300,19 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
             s[1] = cur_gen
             s[2] = 0
         elif cur_gen == o.initial_gen:
-            gstates[gid] = [status, cur_gen, 0, -1]
+            fn = acct.function_of(stack, root=True) if stack else 0
+            st = gstates[gid] = new_state(status, cur_gen, -1, t, ACC_RUN, SEG_UNKNOWN, fn)
+            if status == G_RUNNABLE:
+                st[A_SLOT] = ACC_RUNNABLE
+            elif status == G_SYSCALL:
+                st[A_SLOT] = ACC_SYSCALL
+            elif status == G_WAITING:
+                c = acct.classify(stack)  # reason unknown: told from the stack
+                st[A_SLOT] = c & 255
+                st[A_KEY] = stack
+                if c > 255:  # waiting at a boundary: its next wake-up begins a segment
+                    st[A_SEG] = SEG_WAITING
+                    st[A_OPEN] = c >> 8
             old = GS_UNDETERMINED
         else:
             raise OrderingError(
@@ -272,10 +358,12 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
             raise OrderingError(f"tried to create goroutine ({new_g}) that already exists")
         if vals[i + 3] not in stacks or vals[i + 4] not in stacks:
             check_ids(code, vals, i)
+        fn = acct.function_of(vals[i + 3])
         if code == spec.EV_GO_CREATE_BLOCKED:
-            gstates[new_g] = [G_WAITING, cur_gen, 0, -1]
+            gstates[new_g] = new_state(G_WAITING, cur_gen, -1, t, ACC_OTHER, t, fn)
         else:
-            gstates[new_g] = [G_RUNNABLE, cur_gen, 0, t]
+            gstates[new_g] = new_state(G_RUNNABLE, cur_gen, t, t, ACC_RUNNABLE, t, fn)
+        gstates[new_g][A_OPEN] = OPEN_CREATE
         push((code, t, ms[0], ms[1], m, vals, i))
         return 1
 
@@ -286,7 +374,7 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
         new_g = vals[i + 2]
         if new_g in gstates:
             raise OrderingError(f"tried to create goroutine ({new_g}) in syscall that already exists")
-        gstates[new_g] = [G_SYSCALL, cur_gen, 0, -1]
+        gstates[new_g] = new_state(G_SYSCALL, cur_gen, -1, t, ACC_SYSCALL, SEG_UNKNOWN, 0)
         push((spec.EV_GO_CREATE_SYSCALL, t, -1, ms[1], m, vals, i))
         ms[0] = new_g
         return 1
@@ -304,8 +392,9 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
         st[2] = vals[i + 3]
         if st[3] >= 0:
             wait_start(t)
-            wait_ns(t - st[3])
+            wait_ns_of(t - st[3])
             st[3] = -1
+        to_slot(st, t, ACC_RUN)
         if emit_all:
             push((EV_GO_START, t, -1, ms[1], m, vals, i))
         else:
@@ -321,6 +410,7 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
         if vals[i + 2] not in strings or vals[i + 3] not in stacks:
             check_ids(EV_GO_BLOCK, vals, i)
         st[0] = G_WAITING  # type: ignore[index]
+        block(g, st, t, vals[i + 2] << 32 | vals[i + 3])  # type: ignore[arg-type]
         if emit_all:
             push((EV_GO_BLOCK, t, g, ms[1], m, vals, i))
         else:
@@ -338,6 +428,7 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
             check_ids(EV_GO_STOP, vals, i)
         st[0] = G_RUNNABLE  # type: ignore[index]
         st[3] = t  # type: ignore[index]
+        to_slot(st, t, ACC_RUNNABLE)  # type: ignore[arg-type]
         if emit_all:
             push((EV_GO_STOP, t, g, ms[1], m, vals, i))
         else:
@@ -350,6 +441,7 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
         st = gstates.get(g)
         if st is None or st[0] != G_RUNNING or ms[1] == -1:
             _not_running(spec.EV_GO_DESTROY, ms, st)
+        destroyed(g, st, t)  # type: ignore[arg-type]
         del gstates[g]
         g_ranges.pop(g, None)
         g_regions.pop(g, None)
@@ -373,6 +465,7 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
         st[0] = G_RUNNABLE
         st[2] = vals[i + 3]
         st[3] = t
+        wake(st, t)
         if emit_all:
             push((EV_GO_UNBLOCK, t, ms[0], ms[1], m, vals, i))
         else:
@@ -390,12 +483,16 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
         push((code, t, g, p, m, vals, i))
         if code == spec.EV_GO_SWITCH:
             cur[0] = G_WAITING
+            block(g, cur, t + 1, 0)
             push((spec.EV_GO_BLOCK, t + 1, g, p, m, [0, 0], -2))
         else:
+            destroyed(g, cur, t + 1)
             del gstates[g]
             push((spec.EV_GO_DESTROY, t + 1, g, p, m, [], -2))
         nxt[0] = G_RUNNING
         nxt[2] = seq
+        wake(nxt, t + 2)
+        to_slot(nxt, t + 2, ACC_RUN)
         push((spec.EV_GO_START, t + 2, -1, p, m, [next_g, seq], -2))
         ms[0] = next_g
         return 3
@@ -418,6 +515,9 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
         if vals[i + 3] not in stacks:
             check_ids(spec.EV_GO_SYSCALL_BEGIN, vals, i)
         st[0] = G_SYSCALL
+        to_slot(st, t, ACC_SYSCALL)
+        st[A_PREV] = st[A_SYS]
+        st[A_PSNAP] = st[A_SNAP]
         ps[0] = P_SYSCALL
         ps[2] = seq
         if emit_all:
@@ -441,6 +541,7 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
         if ps[0] != P_SYSCALL:
             raise OrderingError(f"expected proc {p} in state Syscall, but got {ps[0]} instead")
         st[0] = G_RUNNING
+        syscall_done(st, t, ACC_RUN)
         ps[0] = P_RUNNING
         if emit_all:
             push((spec.EV_GO_SYSCALL_END, t, g, p, m, vals, i))
@@ -465,6 +566,7 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
             raise OrderingError("GoSyscallEndBlocked event for goroutine that's not Syscall")
         st[0] = G_RUNNABLE
         st[3] = t
+        syscall_done(st, t, ACC_RUNNABLE)
         push((spec.EV_GO_SYSCALL_END_BLOCKED, t, g, p, m, vals, i))
         ms[0] = -1
         return 1
@@ -478,6 +580,7 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
             raise OrderingError(f"event GoDestroySyscall for goroutine ({g}) that doesn't exist")
         if st[0] != G_SYSCALL:
             raise OrderingError("GoDestroySyscall event for goroutine that's not Syscall")
+        destroyed(g, st, t)
         del gstates[g]
         n = 1
         if p != -1:
@@ -676,6 +779,13 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
                     raise OrderingError(f"misuse of region in goroutine {ms[0]}: region end {key} when the "
                                         f"inner-most active region start event is {regions[-1]}")
                 regions.pop()
+        # A region's edges are boundaries too: its time accounting is then exact.
+        st = gstates[ms[0]]
+        st[st[A_SLOT]] += t - st[A_T]
+        st[A_T] = t
+        acct.close(ms[0], st, t, CLOSE_REGION_BEGIN if code == spec.EV_USER_REGION_BEGIN else CLOSE_REGION_END)
+        st[A_SEG] = t
+        st[A_QUEUED] = 0
         push((code, t, ms[0], ms[1], m, vals, i))
         return 1
 

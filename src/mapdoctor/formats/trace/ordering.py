@@ -26,6 +26,20 @@ from collections import defaultdict
 from typing import Protocol
 
 from mapdoctor.formats.trace import spec
+from mapdoctor.formats.trace.accounting import (
+    A_KEY,
+    A_QUEUED,
+    A_SEG,
+    A_SLOT,
+    A_T,
+    ACC_CHAN,
+    ACC_LOCK,
+    ACC_RUN,
+    ACC_RUNNABLE,
+    SEG_QUEUED,
+    SEG_WAITING,
+    Accounting,
+)
 from mapdoctor.formats.trace.batches import TraceFormatError
 from mapdoctor.formats.trace.cursor import Cursor, heap_insert, heap_remove, heap_update, sift_down
 from mapdoctor.formats.trace.generations import Generation
@@ -86,6 +100,8 @@ class Ordering:
         self.mstates: dict[int, list[int]] = {}
         self.gstates: dict[int, list[int]] = {}
         self.extra_strings: list[str] = [""]
+        #: Per-goroutine time accounting between boundaries (see :mod:`.accounting`).
+        self.acct = Accounting()
         self.end_offset = 0  # where the last generation read ends (for error messages)
         self._handlers, self._set_gen = make_handlers(self)
 
@@ -128,6 +144,7 @@ class Ordering:
             offset = frontier[0].offset() if frontier else gen.end
             raise TraceFormatError(offset, f"generation {gen.number}: malformed event ({err!r})") from None
         self.end_offset = gen.end
+        self.acct.end_generation(self.gstates)
         self._flush(sink, gen.end)
         for sid, n in self.block_reasons_by_id.items():
             reason = gen.strings.get(sid, "")
@@ -180,6 +197,8 @@ class Ordering:
         strings, stacks = gen.strings, gen.stacks
         blocks = self.block_reasons_by_id
         wait_start, wait_ns = self.wait_start.append, self.wait_ns.append
+        acct = self.acct
+        bcls, acct_wait_ns, acct_wait_n = acct.bcls, acct.wait_ns, acct.wait_n
         n_start = n_block = n_unblock = 0
         next_sample = samples[0][0] if samples else never
         try:
@@ -226,6 +245,11 @@ class Ordering:
                             wait_start(ft)
                             wait_ns(ft - st[3])
                             st[3] = -1
+                        st[st[A_SLOT]] += ft - st[A_T]
+                        st[A_T] = ft
+                        st[A_SLOT] = ACC_RUN
+                        if st[A_SEG] == SEG_QUEUED:
+                            acct.opened(st, ft)
                         ms[0] = vals[i + 2]
                         n_start += 1
                         last = ft
@@ -233,6 +257,16 @@ class Ordering:
                             and st[0] == G_RUNNING and vals[i + 2] in strings and vals[i + 3] in stacks):
                         st[0] = G_WAITING
                         blocks[vals[i + 2]] += 1
+                        key = vals[i + 2] << 32 | vals[i + 3]
+                        bc = bcls.get(key)
+                        if bc is None:
+                            bc = acct.classify(key)
+                        st[st[A_SLOT]] += ft - st[A_T]
+                        st[A_T] = ft
+                        st[A_KEY] = key
+                        if bc > 255:
+                            acct.close(ms[0], st, ft, bc >> 8)
+                        st[A_SLOT] = bc & 255
                         ms[0] = -1
                         n_block += 1
                         last = ft
@@ -242,6 +276,20 @@ class Ordering:
                         st[0] = G_RUNNABLE
                         st[2] = vals[i + 3]
                         st[3] = ft
+                        slot = st[A_SLOT]
+                        st[A_SLOT] = ACC_RUNNABLE
+                        if st[A_SEG] == SEG_WAITING:
+                            st[A_SEG] = SEG_QUEUED
+                            st[A_QUEUED] = ft
+                            st[slot] = 0
+                        else:
+                            d = ft - st[A_T]
+                            st[slot] += d
+                            if slot in (ACC_LOCK, ACC_CHAN):
+                                key = st[A_KEY]
+                                acct_wait_ns[key] = acct_wait_ns.get(key, 0) + d
+                                acct_wait_n[key] = acct_wait_n.get(key, 0) + 1
+                        st[A_T] = ft
                         n_unblock += 1
                         last = ft
                     else:

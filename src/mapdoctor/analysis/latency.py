@@ -1,0 +1,266 @@
+"""Where the slowest requests' wall time went, against the typical ones.
+
+For the slowest 1 % of request spans and the middle 50 %, each span's wall time is split
+into the categories of the JSON contract: running (split by the frame table's categories
+using the trace's CPU samples on the span's goroutine: map growth, slice growth, sync.Map,
+map access, GC assist, user...), ``runnable`` (waiting for a P), ``lock_wait``,
+``chan_wait``, ``syscall``, ``network``, and ``stw`` (stop-the-world pauses overlapping the
+span, taken from its running or runnable time). Running time that drew far fewer CPU
+samples than its length implies was spent holding a P while the OS ran other processes: it
+is reported (``off_cpu_ms``) but stays split by what the samples show. For runnable time it also says what the
+CPUs ran meanwhile: CPU samples of other goroutines inside the slow spans.
+
+Spans from annotations (regions, tasks) carry no scheduler accounting: their running time
+is estimated from their CPU samples (10 ms each) and the rest is ``other``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mapdoctor.analysis.classify import Classified, StackClassifier, user_site
+from mapdoctor.analysis.frametable import SHARE_KEYS, SHARE_OF
+from mapdoctor.analysis.requests import ACCOUNTS, Requests, Span
+from mapdoctor.model.stack import Frame, Stack
+from mapdoctor.model.trace import WAIT_CHAN, WAIT_LOCK, CPUSample, ExecutionTrace
+
+#: Breakdown categories: the CPU ``shares`` keys, then the ways of not running.
+CATEGORIES = (*SHARE_KEYS, "runnable", "lock_wait", "chan_wait", "syscall", "network", "stw")
+#: Where each accounting column goes (running is split by CPU samples).
+_ACCOUNT_CATEGORY = {"runnable": "runnable", "syscall": "syscall", "network": "network",
+                     "lock": "lock_wait", "channel": "chan_wait", "gc_wait": "gc_assist", "other": "other"}
+#: Categories whose time is spent running (a CPU sample names the site). ``lock_wait`` and
+#: ``syscall`` are mostly blocked time from the goroutine's own accounting (their few CPU
+#: samples, lock slow paths and syscall entry, add to it).
+RUNNING = frozenset(SHARE_KEYS) - {"lock_wait", "syscall"}
+SAMPLE_NS = 10_000_000
+_RUN = ACCOUNTS.index("running")
+_RUNNABLE = ACCOUNTS.index("runnable")
+
+
+@dataclass(slots=True)
+class Pause:
+    start: int
+    end: int
+    reason: str
+    stack: Stack = ()
+
+
+def _ms(ns: float) -> float:
+    return round(ns / 1e6, 3)
+
+
+def _site(frame: Frame | None) -> dict[str, Any] | None:
+    if frame is None:
+        return None
+    return {"function": frame.function, "file": frame.file, "line": frame.line}
+
+
+class _Samples:
+    """The trace's CPU samples by goroutine and in time order, classified once per stack."""
+
+    def __init__(self, samples: Sequence[CPUSample], classifier: StackClassifier) -> None:
+        self.all = sorted(samples, key=lambda s: s.time_ns)
+        self.times = [s.time_ns for s in self.all]
+        by_g: defaultdict[int, list[CPUSample]] = defaultdict(list)
+        for s in self.all:
+            by_g[s.goroutine].append(s)
+        self.by_g = dict(by_g)
+        self.g_times = {g: [s.time_ns for s in ss] for g, ss in self.by_g.items()}
+        self._classifier = classifier
+        self._cache: dict[Stack, Classified] = {}
+
+    def classify(self, s: CPUSample) -> Classified:
+        c = self._cache.get(s.stack)
+        if c is None:
+            c = self._cache[s.stack] = self._classifier.classify(s.stack)
+        return c
+
+    def on(self, g: int, start: int, end: int) -> list[CPUSample]:
+        times = self.g_times.get(g)
+        if not times:
+            return []
+        return self.by_g[g][bisect.bisect_left(times, start):bisect.bisect_right(times, end)]
+
+    def during(self, start: int, end: int) -> range:
+        return range(bisect.bisect_left(self.times, start), bisect.bisect_right(self.times, end))
+
+
+def _stw_overlap(pauses: Sequence[Pause], starts: Sequence[int], a: int, b: int) -> tuple[int, Counter[str]]:
+    total = 0
+    reasons: Counter[str] = Counter()
+    k = max(0, bisect.bisect_left(starts, a) - 1)
+    while k < len(pauses) and pauses[k].start < b:
+        p = pauses[k]
+        o = min(b, p.end) - max(a, p.start)
+        if o > 0:
+            total += o
+            reasons[p.reason] += o
+        k += 1
+    return total, reasons
+
+
+class _Group:
+    """Sums over one set of spans."""
+
+    def __init__(self) -> None:
+        self.ns: defaultdict[str, float] = defaultdict(float)
+        self.wall = 0
+        self.count = 0
+        self.run_ns = 0.0
+        self.samples: Counter[str] = Counter()
+        self.sites: defaultdict[str, Counter[Frame | None]] = defaultdict(Counter)
+        self.stw_reasons: Counter[str] = Counter()
+        self.queued = 0
+        self.off_cpu = 0.0
+
+
+def _account(group: _Group, spans: Iterable[Span], samples: _Samples, pauses: Sequence[Pause],
+             sampled: bool) -> None:
+    starts = [p.start for p in pauses]
+    for sp in spans:
+        group.count += 1
+        group.queued += sp.queued
+        wall = sp.wall
+        group.wall += wall
+        stw, reasons = _stw_overlap(pauses, starts, sp.start, sp.end)
+        own = samples.on(sp.goroutine, sp.start, sp.end)
+        for s in own:
+            c = samples.classify(s)
+            key = SHARE_OF[c.cost]
+            group.samples[key] += 1
+            group.sites[key][c.site] += 1
+        if sp.acc is None:
+            run = min(wall, len(own) * SAMPLE_NS)
+            stw = min(stw, wall - run)
+            group.run_ns += run
+            group.ns["other"] += wall - run - stw
+        else:
+            acc = list(sp.acc)
+            take = min(stw, acc[_RUNNABLE])
+            acc[_RUNNABLE] -= take
+            rest = min(stw - take, acc[_RUN])
+            acc[_RUN] -= rest
+            stw = take + rest
+            group.run_ns += acc[_RUN]
+            for name, v in zip(ACCOUNTS, acc, strict=True):
+                if name != "running":
+                    group.ns[_ACCOUNT_CATEGORY[name]] += v
+        group.ns["stw"] += stw
+        if stw:
+            group.stw_reasons.update(reasons)
+    # Running time goes to the categories of the CPU samples taken on these spans' goroutines.
+    n = sum(group.samples.values())
+    expected = group.run_ns / SAMPLE_NS
+    if sampled and expected >= 10 and n < expected - 3 * math.sqrt(expected):
+        # Far fewer samples than the running time implies (Poisson, 3 sigma): the goroutine held
+        # a P while its thread was off the CPU (the OS ran other processes). Reported, not moved:
+        # what the goroutine was doing is still told by its samples.
+        group.off_cpu += group.run_ns - n * SAMPLE_NS
+    if n:
+        for key, k in group.samples.items():
+            group.ns[key] += group.run_ns * k / n
+    else:
+        group.ns["other"] += group.run_ns
+
+
+def _wait_site(tr: ExecutionTrace, kind: int, root: str) -> tuple[Frame | None, str]:
+    """The heaviest wait site of this kind among the request goroutines' waits, and the
+    library that holds the lock or channel when it is one (``sync.Map``)."""
+    sites = [w for w in tr.segments.wait_sites if w.kind == kind and w.ns
+             and (not root or any(f.function == root for f in w.stack))]
+    if not sites:
+        return None, ""
+    stack = max(sites, key=lambda w: w.ns).stack
+    within = "sync.Map" if any(f.function.startswith("sync.(*Map).") for f in stack) else ""
+    return user_site(stack), within
+
+
+def _ran_instead(spans: Sequence[Span], samples: _Samples, requests: set[int]) -> dict[str, Any] | None:
+    """What the CPUs ran while these spans lasted: the samples of goroutines that serve no
+    request (other requests doing their own work are the load, not what took the CPU)."""
+    seen: set[int] = set()
+    cats: Counter[str] = Counter()
+    sites: defaultdict[str, Counter[Frame | None]] = defaultdict(Counter)
+    for sp in spans:
+        for i in samples.during(sp.start, sp.end):
+            s = samples.all[i]
+            if i in seen or s.goroutine in requests:
+                continue
+            seen.add(i)
+            c = samples.classify(s)
+            key = SHARE_OF[c.cost]
+            cats[key] += 1
+            sites[key][c.site] += 1
+    n = sum(cats.values())
+    if not n:
+        return None
+    key, k = cats.most_common(1)[0]
+    site = sites[key].most_common(1)[0][0]
+    return {"category": key, "share": round(k / n, 3), "cpu_samples": n, "site": _site(site),
+            "shares": {c: round(v / n, 3) for c, v in cats.most_common(5)}}
+
+
+def _summary(group: _Group, tr: ExecutionTrace, ran_instead: dict[str, Any] | None, root: str) -> dict[str, Any]:
+    wall = group.wall or 1
+    breakdown = {c: round(group.ns.get(c, 0.0) / wall, 4) for c in CATEGORIES}
+    top_cat = max(CATEGORIES, key=lambda c: group.ns.get(c, 0.0))
+    site: dict[str, Any] | None = None
+    extra: dict[str, Any] = {}
+    if top_cat in RUNNING and group.sites.get(top_cat):
+        site = _site(group.sites[top_cat].most_common(1)[0][0])
+    elif top_cat in ("lock_wait", "chan_wait"):
+        frame, within = _wait_site(tr, WAIT_LOCK if top_cat == "lock_wait" else WAIT_CHAN, root)
+        site = _site(frame)
+        if within:
+            extra["within"] = within
+    elif top_cat == "runnable" and ran_instead is not None:
+        site = ran_instead["site"]
+    elif top_cat == "stw" and group.stw_reasons:
+        extra["reason"] = group.stw_reasons.most_common(1)[0][0]
+    sites = {c: _site(f.most_common(1)[0][0]) for c, f in group.sites.items() if f}
+    return {
+        "count": group.count,
+        "wall_ms": _ms(group.wall / max(1, group.count)),
+        "sites": sites,
+        "cpu_samples": sum(group.samples.values()),
+        "queued_ms": _ms(group.queued / max(1, group.count)),
+        "off_cpu_ms": _ms(group.off_cpu / max(1, group.count)),
+        "breakdown": breakdown,
+        "top": {"category": top_cat, "share": breakdown[top_cat], "site": site, **extra},
+    }
+
+
+def latency_section(req: Requests, tr: ExecutionTrace, classifier: StackClassifier,
+                    pauses: Sequence[Pause]) -> dict[str, Any]:
+    """The ``timeline.requests`` object: count, percentiles, and the slow/typical breakdowns."""
+    spans = sorted(req.spans, key=lambda s: s.wall)
+    n = len(spans)
+    walls = [s.wall for s in spans]
+    p50 = walls[n // 2]
+    p99 = walls[min(n - 1, n * 99 // 100)]
+    k = max(1, -(-n // 100))
+    slow_spans = spans[n - k:]
+    typical_spans = spans[n // 4: max(n // 4 + 1, (3 * n) // 4)]
+    samples = _Samples(tr.cpu_samples, classifier)
+    pauses = sorted(pauses, key=lambda p: p.start)
+    slow, typical = _Group(), _Group()
+    sampled = bool(tr.cpu_samples)
+    _account(slow, slow_spans, samples, pauses, sampled)
+    _account(typical, typical_spans, samples, pauses, sampled)
+    ran = _ran_instead(slow_spans, samples, {s.goroutine for s in spans})
+    slow_out = _summary(slow, tr, ran, req.root)
+    slow_out["threshold_ms"] = _ms(slow_spans[0].wall)
+    slow_out["ran_instead"] = ran
+    return {
+        "method": req.method, "detail": req.detail,
+        "accounting": "scheduler" if all(s.acc is not None for s in spans) else
+                      ("mixed" if any(s.acc is not None for s in spans) else "cpu-samples"),
+        "count": n, "p50_ms": _ms(p50), "p99_ms": _ms(p99), "max_ms": _ms(walls[-1]),
+        "slow": slow_out, "typical": _summary(typical, tr, None, req.root),
+    }

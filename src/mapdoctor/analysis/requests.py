@@ -1,0 +1,244 @@
+"""Request spans from an execution trace, annotated or not.
+
+Methods, tried in this order (the first that finds at least :data:`MIN_REQUESTS` wins):
+
+* ``regions`` / ``tasks``: the program's own ``runtime/trace`` annotations;
+* ``http1-conn``: a ``net/http`` HTTP/1.x connection goroutine's work from its first run
+  after the network wake-up that brought a request to the end of its response write (the
+  last write before it waits for the next request); the wait for a CPU between the wake-up
+  and that first run is kept apart (``queued``);
+* ``goroutine``: whole lives of goroutines started for each request or connection
+  (HTTP/2 and gRPC-style servers, ``go handle(conn)``): the start function with the most
+  goroutines begun and ended inside the trace;
+* ``worker``: a worker pool's goroutines, from the channel receive that handed them a job
+  to their next wait on that receive.
+
+Each unannotated span carries the goroutine's time accounting (running, runnable, syscall,
+blocked by kind), summed from the trace parser's segments (docs/REQUESTS.md).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from mapdoctor.model.trace import (
+    CLOSE_CHAN,
+    CLOSE_DESTROY,
+    CLOSE_NET_IDLE,
+    CLOSE_REGION_BEGIN,
+    CLOSE_REGION_END,
+    CLOSE_RESPONSE,
+    OPEN_CREATE,
+    ExecutionTrace,
+)
+
+#: Fewer spans than this give no percentiles worth a verdict.
+MIN_REQUESTS = 10
+#: Goroutine start functions that are plumbing, not requests.
+_PLUMBING = ("runtime.", "runtime/", "net/http.(*connReader).backgroundRead", "net/http.(*persistConn).",
+             "net/http.(*Transport).", "net/http.(*Server).", "net/http.(*http2", "net/http/pprof.",
+             "internal/", "os/signal.", "time.", "context.", "testing.")
+#: Columns of the accounting, in the order of :class:`Span` ``acc``.
+ACCOUNTS = ("running", "runnable", "syscall", "network", "lock", "channel", "gc_wait", "other")
+
+HTTP_CONN_SERVE = "net/http.(*conn).serve"
+#: Boundaries inside a request: the segments on either side belong to the same request.
+_REGION = frozenset({CLOSE_REGION_BEGIN, CLOSE_REGION_END})
+_INNER = _REGION | {CLOSE_CHAN}
+_HTTP_ENDS = frozenset({CLOSE_NET_IDLE, CLOSE_RESPONSE})
+
+
+@dataclass(slots=True)
+class Span:
+    start: int
+    end: int
+    goroutine: int
+    #: Nanoseconds per ACCOUNTS entry; None when only annotations are known (regions, tasks).
+    acc: list[int] | None = None
+    #: Runnable between the wake-up that brought the request and the span's start.
+    queued: int = 0
+
+    @property
+    def wall(self) -> int:
+        return max(0, self.end - self.start)
+
+
+@dataclass(slots=True)
+class Requests:
+    method: str | None  # regions, tasks, http1-conn, goroutine, worker; None: none found
+    spans: list[Span] = field(default_factory=list)
+    detail: str = ""  # what the spans are (e.g. the start function of per-request goroutines)
+    why_none: str = ""  # when method is None: why there is no request section
+    #: The function the request goroutines run (their waits' stacks contain it); "" unknown.
+    root: str = ""
+
+
+def _plumbing(fn: str) -> bool:
+    return not fn or fn.startswith(_PLUMBING)
+
+
+def _segment_rows(tr: ExecutionTrace) -> dict[int, list[int]]:
+    """Row indices of the segments of each goroutine, in time order."""
+    by_g: defaultdict[int, list[int]] = defaultdict(list)
+    for k, code in enumerate(tr.segments.code):
+        by_g[code >> 24].append(k)
+    return by_g
+
+
+def _merge(tr: ExecutionTrace, rows: list[int], gap_column: int) -> Span:
+    """One span from consecutive segments of a goroutine; the gaps between them were waits
+    at an inner boundary (a channel receive), counted in ``gap_column``."""
+    s = tr.segments
+    cols = (s.run_ns, s.runnable_ns, s.syscall_ns, s.net_ns, s.lock_ns, s.chan_ns, s.gc_ns, s.other_ns)
+    acc = [0] * len(ACCOUNTS)
+    for k in rows:
+        for c, col in enumerate(cols):
+            acc[c] += col[k]
+    for a, b in itertools.pairwise(rows):
+        acc[gap_column] += s.start_ns[b] - s.end_ns[a]
+    first, last = rows[0], rows[-1]
+    return Span(s.start_ns[first], s.end_ns[last], s.code[first] >> 24, acc, s.queued_ns[first])
+
+
+def _http1(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> list[Span]:
+    s = tr.segments
+    serve = s.functions.index(HTTP_CONN_SERVE) if HTTP_CONN_SERVE in s.functions else -1
+    out: list[Span] = []
+    for rows in by_g.values():
+        codes = [s.code[k] for k in rows]
+        if not any(c & 15 in _HTTP_ENDS for c in codes) and not any((c >> 8) & 0xFFFF == serve for c in codes):
+            continue
+        run: list[int] = []
+        for k, c in zip(rows, codes, strict=True):
+            opened, closed = (c >> 4) & 15, c & 15
+            if opened == CLOSE_RESPONSE and closed == CLOSE_NET_IDLE:
+                run = []  # the connection's upkeep after a response, up to its next read wait
+                continue
+            if opened in (CLOSE_NET_IDLE, CLOSE_RESPONSE):
+                # After a response, a segment that ends with another response is the next
+                # request, read without waiting (it had arrived already).
+                run = [k]
+            elif run and opened in _INNER:
+                run.append(k)
+            else:
+                run = []
+                continue
+            if closed in (CLOSE_NET_IDLE, CLOSE_RESPONSE, CLOSE_DESTROY):
+                out.append(_merge(tr, run, ACCOUNTS.index("channel")))
+                run = []
+    return out
+
+
+def _lives(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> tuple[list[Span], str]:
+    """Lives of per-request goroutines, and the function they start with."""
+    s = tr.segments
+    lives: defaultdict[int, list[Span]] = defaultdict(list)
+    for rows in by_g.values():
+        first, last = s.code[rows[0]], s.code[rows[-1]]
+        if (first >> 4) & 15 != OPEN_CREATE or last & 15 != CLOSE_DESTROY:
+            continue
+        # The segments in between must be contiguous (channel-receive boundaries only).
+        fn = (first >> 8) & 0xFFFF
+        if _plumbing(s.functions[fn]):
+            continue
+        lives[fn].append(_merge(tr, rows, ACCOUNTS.index("channel")))
+    if not lives:
+        return [], ""
+    fn, spans = max(lives.items(), key=lambda kv: len(kv[1]))
+    return spans, s.functions[fn]
+
+
+def _workers(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> tuple[list[Span], str, int]:
+    s = tr.segments
+    jobs: defaultdict[int, list[Span]] = defaultdict(list)
+    goroutines: defaultdict[int, set[int]] = defaultdict(set)
+    for g, rows in by_g.items():
+        fn = (s.code[rows[0]] >> 8) & 0xFFFF
+        if _plumbing(s.functions[fn]):
+            continue
+        run: list[int] = []
+        for k in rows:
+            c = s.code[k]
+            opened, closed = (c >> 4) & 15, c & 15
+            if opened == CLOSE_CHAN:
+                run = [k]
+            elif run and opened in _REGION:
+                run.append(k)
+            else:
+                run = []
+                continue
+            if closed == CLOSE_CHAN:
+                jobs[fn].append(_merge(tr, run, ACCOUNTS.index("channel")))
+                goroutines[fn].add(g)
+                run = []
+            elif closed not in _REGION:
+                run = []
+    if not jobs:
+        return [], "", 0
+    fn, spans = max(jobs.items(), key=lambda kv: len(kv[1]))
+    return spans, s.functions[fn], len(goroutines[fn])
+
+
+def _attach(tr: ExecutionTrace, spans: list[Span], by_g: dict[int, list[int]]) -> None:
+    """Give annotated spans the accounting of the segments that tile them (region edges are
+    segment boundaries; a task's span is only tiled when it stays on one goroutine)."""
+    s = tr.segments
+    starts = {g: [s.start_ns[k] for k in rows] for g, rows in by_g.items()}
+    for sp in spans:
+        rows = by_g.get(sp.goroutine)
+        if not rows:
+            continue
+        lo = bisect.bisect_left(starts[sp.goroutine], sp.start)
+        inside: list[int] = []
+        for k in rows[lo:]:
+            if s.start_ns[k] >= sp.end:
+                break
+            if s.end_ns[k] > sp.end:
+                inside = []
+                break
+            inside.append(k)
+        if not inside or s.start_ns[inside[0]] != sp.start or s.end_ns[inside[-1]] != sp.end:
+            continue
+        merged = _merge(tr, inside, ACCOUNTS.index("channel"))
+        sp.acc = merged.acc
+
+
+def infer_requests(tr: ExecutionTrace) -> Requests:
+    """The request spans of ``tr`` and how they were found."""
+    regions = [r for r in tr.regions if r.start_ns is not None and r.end_ns is not None]
+    if len(regions) >= MIN_REQUESTS:
+        names = Counter(r.name for r in regions)
+        name = names.most_common(1)[0][0]
+        spans = [Span(r.start_ns or 0, r.end_ns or 0, r.goroutine) for r in regions if r.name == name]
+        _attach(tr, spans, _segment_rows(tr))
+        return Requests("regions", spans, f"user region {name!r}")
+    tasks = [t for t in tr.tasks if t.start_ns is not None and t.end_ns is not None]
+    if len(tasks) >= MIN_REQUESTS:
+        names = Counter(t.name for t in tasks)
+        name = names.most_common(1)[0][0]
+        spans = [Span(t.start_ns or 0, t.end_ns or 0, t.goroutine) for t in tasks if t.name == name]
+        _attach(tr, spans, _segment_rows(tr))
+        return Requests("tasks", spans, f"user task {name!r}")
+    by_g = _segment_rows(tr)
+    http = _http1(tr, by_g)
+    if len(http) >= MIN_REQUESTS:
+        return Requests("http1-conn", http, "net/http connection goroutines, first run after the network "
+                        "wake-up to the end of the response write", root=HTTP_CONN_SERVE)
+    lives, fn = _lives(tr, by_g)
+    if len(lives) >= MIN_REQUESTS:
+        return Requests("goroutine", lives, f"lives of goroutines started at {fn}", root=fn)
+    jobs, fn, workers = _workers(tr, by_g)
+    if len(jobs) >= MIN_REQUESTS:
+        return Requests("worker", jobs, f"channel-receive to channel-receive segments of {fn} ({workers} "
+                        "goroutines)", root=fn)
+    found = max(len(regions), len(tasks), len(http), len(lives), len(jobs))
+    if found:
+        why = (f"only {found} request-like span(s) completed inside the trace (at least {MIN_REQUESTS} are "
+               "needed for percentiles)")
+    else:
+        why = ("no requests found: no user regions or tasks, no net/http connection woke from the network to "
+               "serve one, and no goroutines were started per request or fed jobs through a channel")
+    return Requests(None, why_none=why)

@@ -1,0 +1,249 @@
+"""Per-goroutine time accounting, kept while the ordering emulates the scheduler.
+
+The ordering already tracks every goroutine's state; this adds, per goroutine, how long
+it has spent running, runnable, in syscalls and blocked (by kind of wait) since the last
+*boundary*, and emits one compact record (a :class:`~mapdoctor.model.trace.Segment` row)
+at each boundary. Boundaries are the points where a server starts or finishes a unit of
+work without annotating it:
+
+* a ``net/http`` connection goroutine blocking on the network to wait for the next
+  request (its stack has ``net/http.(*conn).serve`` and no handler frame), or waiting, its
+  response written, for its background reader to stop;
+* any goroutine blocking on a channel receive (worker pools wait for a job so);
+* a goroutine's end.
+
+Memory is one row per boundary (not per event), capped at :data:`MAX_SEGMENTS`. Wait
+time on locks and channels is also summed per blocking stack (lock contention sites).
+
+The state lives in extra slots of the ordering's per-goroutine lists (see ``A_*``/``ACC_*``)
+so that the hot paths touch one list per event.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mapdoctor.model.stack import Frame, Stack
+from mapdoctor.model.trace import (
+    CLOSE_CHAN,
+    CLOSE_NET_IDLE,
+    CLOSE_RESPONSE,
+    WAIT_CHAN,
+    WAIT_GC,
+    WAIT_LOCK,
+    WAIT_NET,
+    WAIT_OTHER,
+    GoroutineSegments,
+    WaitSite,
+)
+
+if TYPE_CHECKING:
+    from mapdoctor.formats.trace.generations import Generation
+
+# Slots of a goroutine's state list after the ordering's own four (status, seq gen, seq,
+# runnable since).
+A_T = 4  # time of the last accounted change
+A_SLOT = 5  # index of the accumulator the goroutine's time goes to now
+A_KEY = 6  # the current wait: reason string ID << 32 | stack ID, or -(site index + 1)
+A_SEG = 7  # start of the open segment; SEG_UNKNOWN: began before the trace; SEG_WAITING: none open
+A_OPEN = 8  # how the open segment began (the boundary it followed; 0 = creation or unknown)
+A_FN = 9  # index of the goroutine's start function in ``functions`` (0 = unknown)
+ACC_RUN, ACC_RUNNABLE, ACC_SYSCALL, ACC_NET, ACC_LOCK, ACC_CHAN, ACC_GC, ACC_OTHER = range(10, 18)
+NACC = 8
+A_QUEUED = 18  # when woken from a boundary: the wake-up time, then how long it waited to run
+A_SYS = 19  # end of the goroutine's last syscall in the open segment (-1: none)
+A_SNAP = 20  # the accumulators at that moment (a list, or 0)
+A_PREV = 21  # end of the syscall before that one, and its snapshot: for a net/http
+A_PSNAP = 22  # connection, the response write that precedes the last (failing) read
+SLOTS = 23
+SEG_UNKNOWN = -1
+SEG_WAITING = -2  # no segment open: waiting at a boundary
+SEG_QUEUED = -3  # woken from a boundary, not yet running: the segment opens when it runs
+OPEN_CREATE = 4
+_ZEROS = [0] * NACC
+_WAIT_SLOT = {WAIT_NET: ACC_NET, WAIT_LOCK: ACC_LOCK, WAIT_CHAN: ACC_CHAN, WAIT_GC: ACC_GC,
+              WAIT_OTHER: ACC_OTHER}
+_SLOT_WAIT = {v: k for k, v in _WAIT_SLOT.items()}
+#: Rows kept at most (88 bytes each): past it, channel-receive boundaries are no longer
+#: recorded, and the segments are marked truncated.
+MAX_SEGMENTS = 1_000_000
+
+_LOCK_MARKS = ("Mutex).", "sync.runtime_SemacquireMutex", "sync.runtime_SemacquireRWMutex")
+_GC_REASONS = frozenset({"GC mark assist wait for work", "wait until GC ends", "GC weak to strong wait"})
+_GC_FRAMES = ("runtime.gcMarkDone", "runtime.gcStart", "runtime.gcAssistAlloc", "runtime.gcParkAssist")
+_CHAN_REASONS = frozenset({"chan receive", "chan send", "select", "sync.(*Cond).Wait", "forever"})
+
+
+def new_state(status: int, gen: int, runnable_since: int, t: int, slot: int, seg: int, fn: int) -> list[int]:
+    """A goroutine's state list: the ordering's four slots, then the accounting slots."""
+    return [status, gen, 0, runnable_since, t, slot, 0, seg, 0, fn, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0, -1, 0]
+
+
+def wait_kind(reason: str, functions: list[str]) -> tuple[int, int]:
+    """(WAIT_* kind, boundary CLOSE_* or 0) of a block with this reason and stack (leaf first)."""
+    if reason == "network" or (not reason and "internal/poll.runtime_pollWait" in functions):
+        idle = ("net/http.(*conn).serve" in functions
+                and "net/http.serverHandler.ServeHTTP" not in functions)
+        return WAIT_NET, CLOSE_NET_IDLE if idle else 0
+    if reason in _GC_REASONS or any(f.startswith(_GC_FRAMES) for f in functions[:4]):
+        return WAIT_GC, 0  # e.g. an assist waiting for mark termination (runtime.gcMarkDone)
+    if reason == "sync" or (not reason and any(f.startswith("sync.runtime_Semacquire") for f in functions)):
+        locked = any(m in f for f in functions for m in _LOCK_MARKS)
+        return (WAIT_LOCK if locked else WAIT_CHAN), 0
+    if reason == "sync.(*Cond).Wait" and "net/http.(*connReader).abortPendingRead" in functions:
+        return WAIT_CHAN, CLOSE_RESPONSE
+    if reason in _CHAN_REASONS or (not reason and ("runtime.chanrecv" in functions
+                                                   or "runtime.selectgo" in functions)):
+        receive = reason == "chan receive" or (not reason and "runtime.chanrecv" in functions
+                                               and "runtime.selectgo" not in functions)
+        return WAIT_CHAN, CLOSE_CHAN if receive else 0
+    return WAIT_OTHER, 0
+
+
+class Accounting:
+    """The accounting state shared by the ordering's handlers and its inlined hot paths."""
+
+    def __init__(self) -> None:
+        self.out = GoroutineSegments()
+        o = self.out
+        self._cols = (o.start_ns, o.end_ns, o.code, o.queued_ns, o.run_ns, o.runnable_ns, o.syscall_ns,
+                      o.net_ns, o.lock_ns, o.chan_ns, o.gc_ns, o.other_ns)
+        #: Per generation: block key -> WAIT kind's slot | boundary << 8 (see :meth:`classify`).
+        self.bcls: dict[int, int] = {}
+        #: Per generation: wait time and count per block key (lock and channel waits).
+        self.wait_ns: dict[int, int] = {}
+        self.wait_n: dict[int, int] = {}
+        self._fn_of_stack: dict[int, int] = {}
+        self._fn_index: dict[str, int] = {"": 0}
+        self._site_index: dict[tuple[int, Stack], int] = {}
+        self._stack_cache: dict[int, Stack] = {}
+        self._interned: dict[Stack, Stack] = {}
+        self._gen: Generation | None = None
+        self.chan_boundaries = True
+
+    # -- per generation ------------------------------------------------------------------
+
+    def begin_generation(self, gen: Generation) -> None:
+        self._gen = gen
+        self.bcls.clear()
+        self._fn_of_stack.clear()
+        self._stack_cache.clear()
+
+    def end_generation(self, gstates: dict[int, list[int]]) -> None:
+        """Fold this generation's per-key wait sums into the trace-wide sites."""
+        for key, ns in self.wait_ns.items():
+            idx = self._site(key) if key >= 0 else -key - 1
+            site = self.out.wait_sites[idx]
+            site.ns += ns
+            site.count += self.wait_n.get(key, 0)
+        self.wait_ns.clear()
+        self.wait_n.clear()
+        # Waits still going on keep their site across the generation change.
+        for st in gstates.values():
+            if st[A_KEY] > 0 and (st[A_SLOT] == ACC_LOCK or st[A_SLOT] == ACC_CHAN):
+                st[A_KEY] = -self._site(st[A_KEY]) - 1
+
+    def _stack(self, stack_id: int) -> Stack:
+        got = self._stack_cache.get(stack_id)
+        if got is None:
+            gen = self._gen
+            assert gen is not None
+            strings, frames = gen.strings, gen.frames
+            out = []
+            for pc in gen.stacks.get(stack_id, ()):
+                f = frames.get(pc)
+                if f is not None:
+                    out.append(Frame(strings.get(f[0], ""), strings.get(f[1], ""), f[2]))
+            got = tuple(out)
+            got = self._stack_cache[stack_id] = self._interned.setdefault(got, got)
+        return got
+
+    def _site(self, key: int) -> int:
+        gen = self._gen
+        assert gen is not None
+        stack = self._stack(key & 0xFFFFFFFF)
+        kind, _ = wait_kind(gen.strings.get(key >> 32, ""), [f.function for f in stack])
+        k = (kind, stack)
+        idx = self._site_index.get(k)
+        if idx is None:
+            idx = self._site_index[k] = len(self.out.wait_sites)
+            self.out.wait_sites.append(WaitSite(kind, stack))
+        return idx
+
+    # -- classification (cached per generation) -----------------------------------------
+
+    def classify(self, key: int) -> int:
+        """The accumulator slot of a block with ``key``, plus its boundary kind << 8."""
+        gen = self._gen
+        assert gen is not None
+        stack = self._stack(key & 0xFFFFFFFF)
+        kind, boundary = wait_kind(gen.strings.get(key >> 32, ""), [f.function for f in stack])
+        if boundary == CLOSE_CHAN and not self.chan_boundaries:
+            boundary = 0
+        c = self.bcls[key] = _WAIT_SLOT[kind] | boundary << 8
+        return c
+
+    def function_of(self, stack_id: int, root: bool = False) -> int:
+        """Index of the function a goroutine runs: the leaf of a creation's start stack, or
+        the root of a stack it was found in."""
+        got = self._fn_of_stack.get(stack_id if not root else -stack_id - 1)
+        if got is None:
+            stack = self._stack(stack_id)
+            name = (stack[-1] if root else stack[0]).function if stack else ""
+            got = self._fn_index.get(name)
+            if got is None:
+                got = self._fn_index[name] = len(self.out.functions)
+                self.out.functions.append(name)
+            if got > 0xFFFF:
+                got = 0
+            self._fn_of_stack[stack_id if not root else -stack_id - 1] = got
+        return got
+
+    # -- segments ------------------------------------------------------------------------
+
+    def close(self, g: int, st: list[int], t: int, kind: int) -> None:
+        """End the goroutine's open segment at ``t`` (a boundary of ``kind``).
+
+        A ``net/http`` connection's request ends with its response: the end of the write
+        before the read that found no next request (what follows is connection upkeep)."""
+        start = st[A_SEG]
+        if start >= 0:
+            cols = self._cols
+            if len(cols[0]) >= MAX_SEGMENTS:
+                self.out.truncated = True
+                self.chan_boundaries = False
+                self.bcls.clear()
+            elif not (kind == CLOSE_CHAN and not self.chan_boundaries):
+                acc: list[int] = st
+                base = ACC_RUN
+                if kind == CLOSE_NET_IDLE and st[A_PREV] > start and st[A_PSNAP]:
+                    t = st[A_PREV]
+                    acc = st[A_PSNAP]  # type: ignore[assignment]
+                    base = 0
+                elif kind == CLOSE_RESPONSE and st[A_SYS] > start and st[A_SNAP]:
+                    t = st[A_SYS]  # the response write just before
+                    acc = st[A_SNAP]  # type: ignore[assignment]
+                    base = 0
+                cols[0].append(start)
+                cols[1].append(t)
+                cols[2].append(g << 24 | st[A_FN] << 8 | st[A_OPEN] << 4 | kind)
+                cols[3].append(st[A_QUEUED] if st[A_OPEN] else 0)
+                for k in range(NACC):
+                    cols[4 + k].append(acc[base + k])
+        st[ACC_RUN:ACC_RUN + NACC] = _ZEROS
+        st[A_SEG] = SEG_WAITING
+        st[A_OPEN] = kind
+        st[A_SYS] = st[A_PREV] = -1
+        st[A_SNAP] = st[A_PSNAP] = 0
+
+    @staticmethod
+    def opened(st: list[int], t: int) -> None:
+        """A goroutine woken from a boundary runs: its segment begins now."""
+        st[A_SEG] = t
+        st[A_QUEUED] = t - st[A_QUEUED]
+        st[ACC_RUNNABLE] = 0
+
+
+def slot_wait_kind(slot: int) -> int:
+    return _SLOT_WAIT.get(slot, WAIT_OTHER)
+
