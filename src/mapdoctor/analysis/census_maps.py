@@ -36,7 +36,7 @@ EVACUATED = (2, 3, 4)
 SAME_SIZE_GROW = 8
 CTRL_EMPTY_MASK = 0x8080808080808080
 #: Swiss: a map whose tables have used this share of their growth budget grows on the next inserts.
-NEAR_GROWTH = 0.9
+NEAR_GROWTH_TENTHS = 9
 
 
 @dataclass
@@ -271,7 +271,7 @@ def _swiss(mem: Memory, addr: int, hdr: bytes, lay: SwissLayout, alloc: Allocato
         raise _Torn
     state = MapState(
         path=path, type=type_name, impl="swiss", address=addr, len=used, capacity=capacity, bytes=total,
-        growing=growth_budget > 0 and budget_used >= NEAR_GROWTH * growth_budget, tombstones=tombstones,
+        growing=growth_budget > 0 and budget_used * 10 >= growth_budget * NEAR_GROWTH_TENTHS, tombstones=tombstones,
         tables=len(tables), directory=dir_len, fresh_bytes=fresh, estimated=estimated)
     return Decoded(state, values)
 

@@ -39,6 +39,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("gcpressure", "short-lived pointer-rich garbage over a large long-lived pointer graph, no maps"),
     Scenario("idle", "serves pprof and does nothing else (baseline)"),
     Scenario("crash", "two goroutines write one plain map without a lock: fatal error", serves=False),
+    Scenario("census", "package-level maps of known len, capacity and bytes (map census)", fixture=False),
     Scenario(
         "manystacks",
         "benchmarks only: MemProfileRate=1, allocations from a huge number of distinct stacks",
