@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mapdoctor.analysis.census_layout import Allocator
+from mapdoctor.analysis.census_layout import Allocator, Layout, LayoutError, map_layout
 from mapdoctor.analysis.census_maps import Budget, decode_map
 from mapdoctor.analysis.census_walk import Limits, Walker
 from mapdoctor.errors import InputError
@@ -193,28 +193,37 @@ def take_census(target: Target, limits: Limits, progress: Callable[[int, int], N
 
 
 def reread(target: Target, maps: list[MapState], deadline: float | None = None) -> tuple[list[MapState], int]:
-    """The same maps decoded again from their headers (a fast sample); (new states, how many)."""
-    walker_layouts: dict[str, object] = {}
-    out: list[MapState] = []
-    from mapdoctor.analysis.census_layout import map_layout  # local: only resampling needs it
+    """The same maps, their headers (and Swiss directories and table headers) read again.
 
-    budget = Budget(1 << 62)
+    Cheap by design (no bucket or group arrays): len, capacity and growth state are new;
+    bytes and overflow counts stay those of the last full walk. Maps not reached before
+    ``deadline`` keep their previous state. Returns (states, how many were re-read)."""
+    layouts: dict[str, Layout | None] = {}
+    out: list[MapState] = []
+    nothing = Budget(0)
     done = 0
     for m in maps:
         if deadline is not None and time.monotonic() > deadline:
             out.append(m)
             continue
-        lay = walker_layouts.get(m.type)
-        if lay is None:
+        if m.type not in layouts:
             off = target.types.by_name.get(m.type)
-            if off is None:
-                out.append(m)
-                continue
-            lay = map_layout(target.types, target.types.types[off])
-            walker_layouts[m.type] = lay
-        got = decode_map(target.mem, m.address, lay, target.alloc, path=m.path, type_name=m.type,  # type: ignore[arg-type]
-                         want_values=False, budget=budget)
-        out.append(got.state if got is not None else m)
+            try:
+                layouts[m.type] = None if off is None else map_layout(target.types, target.types.types[off])
+            except LayoutError:
+                layouts[m.type] = None
+        lay = layouts[m.type]
+        got = None if lay is None else decode_map(target.mem, m.address, lay, target.alloc, path=m.path,
+                                                   type_name=m.type, want_values=False, budget=nothing)
+        if got is None:
+            out.append(m)
+            continue
+        s = got.state
+        if s.impl == "classic":
+            if s.capacity == m.capacity and s.old_capacity == m.old_capacity:
+                s.bytes, s.overflow = m.bytes, m.overflow
+        s.estimated = m.estimated
+        out.append(s)
         done += 1
     return out, done
 

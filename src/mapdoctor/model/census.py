@@ -105,6 +105,18 @@ class Freeze:
     complete: bool
 
 
+@dataclass(frozen=True)
+class CensusFinding:
+    """Something to change, found in the census (e.g. a map that never gave memory back)."""
+
+    kind: str  # "never_shrinks" | "growing"
+    path: str
+    type: str
+    message: str
+    advice: str
+    waste_bytes: int = 0
+
+
 @dataclass
 class Census:
     """The census of one process or core."""
@@ -128,3 +140,4 @@ class Census:
     events: list[GrowthEvent] = field(default_factory=list)
     freeze: Freeze | None = None
     limits: dict[str, int] = field(default_factory=dict)
+    findings: list[CensusFinding] = field(default_factory=list)
