@@ -129,7 +129,7 @@ def aggregate(maps: list[MapState]) -> list[MapGroup]:
         by_key.setdefault((m.path, m.type), []).append(m)
     groups: list[MapGroup] = []
     for (path, type_name), ms in by_key.items():
-        g = MapGroup(path=path, type=type_name, impl=ms[0].impl, count=len(ms))
+        g = MapGroup(path=path, type=type_name, impl=ms[0].impl, count=len(ms), bucket_bytes=ms[0].bucket_bytes)
         for m in ms:
             g.len += m.len
             g.capacity += m.capacity

@@ -172,7 +172,7 @@ def _classic(mem: Memory, addr: int, hdr: bytes, lay: ClassicLayout, alloc: Allo
         path=path, type=type_name, impl="classic", address=addr, len=count, capacity=capacity, bytes=total,
         growing=growing, overflow=overflow_total, evacuated=(nevacuate / (1 << old_b)) if old else None,
         old_capacity=(BUCKET_SLOTS_CLASSIC << old_b) if old else 0,
-        fresh_bytes=classic_fresh_bytes(alloc, lay, count), estimated=estimated)
+        fresh_bytes=classic_fresh_bytes(alloc, lay, count), estimated=estimated, bucket_bytes=bsize)
     return Decoded(state, values)
 
 
@@ -220,7 +220,7 @@ def _swiss(mem: Memory, addr: int, hdr: bytes, lay: SwissLayout, alloc: Allocato
                     raise _Torn
                 _group_values(g, 0, dir_ptr, lay, values)
         state = MapState(path=path, type=type_name, impl="swiss", address=addr, len=used, capacity=capacity,
-                         bytes=total, growing=used >= 8, fresh_bytes=fresh)
+                         bytes=total, growing=used >= 8, fresh_bytes=fresh, bucket_bytes=lay.group_size)
         return Decoded(state, values)
     if dir_len & (dir_len - 1) or dir_len != 1 << depth or dir_len > 1 << 30:
         raise _Torn
@@ -272,7 +272,8 @@ def _swiss(mem: Memory, addr: int, hdr: bytes, lay: SwissLayout, alloc: Allocato
     state = MapState(
         path=path, type=type_name, impl="swiss", address=addr, len=used, capacity=capacity, bytes=total,
         growing=growth_budget > 0 and budget_used * 10 >= growth_budget * NEAR_GROWTH_TENTHS, tombstones=tombstones,
-        tables=len(tables), directory=dir_len, fresh_bytes=fresh, estimated=estimated)
+        tables=len(tables), directory=dir_len, fresh_bytes=fresh, estimated=estimated,
+        bucket_bytes=lay.group_size)
     return Decoded(state, values)
 
 

@@ -158,3 +158,60 @@ class CensusCommand:
 
 
 COMMAND = CensusCommand()
+
+
+class CensusJob:
+    """A census for ``--census PID|FILE`` on analyze/diagnose: a file is read at once; a PID is
+    watched (1 s samples) in a thread for ``window_s`` (so growth in the window is counted), or
+    taken once when there is no window."""
+
+    def __init__(self, arg: str, window_s: float | None = None) -> None:
+        import threading
+
+        from mapdoctor.model.census import Census
+
+        self.arg = arg
+        self.window_s = window_s
+        self._result: Census | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if not arg.isdigit():
+            from mapdoctor.formats.census_json import load_census
+
+            self._result = load_census(Path(arg))
+            return
+        self._thread = threading.Thread(target=self._run, name="census", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from mapdoctor.analysis.census import open_target, take_census, watch
+        from mapdoctor.analysis.census_walk import Limits
+
+        try:
+            target = open_target(pid=int(self.arg))
+            try:
+                if self.window_s:
+                    self._result = watch(target, Limits(), 1.0, self.window_s)
+                else:
+                    self._result = take_census(target, Limits())
+            finally:
+                target.close()
+        except BaseException as exc:  # handed to the caller's thread
+            self._error = exc
+
+    def result(self) -> object:
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+def join_into(diagnosis: object, job: CensusJob) -> None:
+    from mapdoctor.analysis.census_join import join_census
+    from mapdoctor.analysis.findings import Diagnosis
+    from mapdoctor.model.census import Census
+
+    census = job.result()
+    assert isinstance(diagnosis, Diagnosis) and isinstance(census, Census)
+    join_census(diagnosis, census)

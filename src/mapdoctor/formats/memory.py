@@ -266,23 +266,21 @@ class CoreMemory:
         return self.bias
 
     def readable(self, addr: int, size: int = 1) -> bool:
-        return self.ranges.contains(addr, size)
+        return self.ranges.contains(addr, size) or self.binary.read_static(addr - self.bias, size) is not None
 
     def read(self, addr: int, size: int) -> bytes | None:
         if size <= 0 or size > MAX_READ or addr <= 0:
             return None
-        i = bisect.bisect_right(self._starts, addr) - 1
-        if i < 0:
-            return None
-        seg = self._segs[i]
-        rel = addr - seg.vaddr
-        if rel + size > seg.memsz:
-            return None
         self.reads += 1
-        if rel + size <= seg.filesz:
-            self.bytes_read += size
-            return self._map[seg.offset + rel: seg.offset + rel + size]
-        # Not in the core: read-only file-backed data (the executable's text and rodata).
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i >= 0:
+            seg = self._segs[i]
+            rel = addr - seg.vaddr
+            if rel + size <= seg.filesz:
+                self.bytes_read += size
+                return self._map[seg.offset + rel: seg.offset + rel + size]
+        # Not in the core: read-only file-backed data (the executable's text, rodata, itabs)
+        # that the dumper left out because the file has it.
         data = self.binary.read_static(addr - self.bias, size)
         if data is not None:
             self.bytes_read += size

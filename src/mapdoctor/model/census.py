@@ -37,6 +37,8 @@ class MapState:
     stable: bool = True
     #: True when the bucket/group arrays were not walked (read budget) and sizes are estimates.
     estimated: bool = False
+    #: Size of one bucket (classic) or group (Swiss) of this map type: what allocation profiles see.
+    bucket_bytes: int = 0
 
     @property
     def load(self) -> float:
@@ -64,6 +66,7 @@ class MapGroup:
     waste_bytes: int = 0
     fresh_bytes: int = 0
     unstable: int = 0
+    bucket_bytes: int = 0
     #: The largest maps at this path (by bytes), at most a handful.
     largest: list[MapState] = field(default_factory=list)
     #: Quantiles of len over the maps at this path: min, p50, p90, max.

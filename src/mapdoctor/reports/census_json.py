@@ -1,8 +1,7 @@
 """The census as JSON: the ``mapdoctor/census@1`` contract (documented in docs/CENSUS.md).
 
 Strings are kept exactly (type names and paths come from the target's binary); escaping is
-for the terminal and HTML reporters. ``load_census_json`` reads such a file back (for
-``analyze --census FILE``), checking the schema and the fields the join uses.
+for the terminal and HTML reporters. :mod:`mapdoctor.formats.census_json` reads it back.
 """
 
 from __future__ import annotations
@@ -13,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from mapdoctor.errors import InputError
-from mapdoctor.formats.limits import read_file
 from mapdoctor.model.census import Census, MapGroup, MapState
 
-SCHEMA = "mapdoctor/census@1"
+from mapdoctor.formats.census_json import SCHEMA
 
 
 def _map(m: MapState) -> dict[str, Any]:
@@ -35,7 +33,7 @@ def _group(g: MapGroup) -> dict[str, Any]:
         "path": g.path, "type": g.type, "impl": g.impl, "count": g.count, "len": g.len, "capacity": g.capacity,
         "bytes": g.bytes, "load": round(g.load, 4), "growing": g.growing, "overflow": g.overflow,
         "tombstones": g.tombstones, "waste_bytes": g.waste_bytes, "fresh_bytes": g.fresh_bytes,
-        "unstable": g.unstable, "len_distribution": {"min": lo, "p50": p50, "p90": p90, "max": hi},
+        "unstable": g.unstable, "bucket_bytes": g.bucket_bytes, "len_distribution": {"min": lo, "p50": p50, "p90": p90, "max": hi},
         "largest": [_map(m) for m in g.largest],
     }
 
@@ -79,19 +77,3 @@ def write_census_json(c: Census, dest: str) -> None:
         Path(dest).write_text(text)
     except OSError as exc:
         raise InputError(dest, "json", exc.strerror or str(exc)) from None
-
-
-def load_census_json(path: Path) -> dict[str, Any]:
-    """A census JSON file, checked to be ``mapdoctor/census@1`` with a list of maps."""
-    raw = read_file(path, limit=256 << 20)
-    try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), "census", f"not JSON ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise InputError(str(path), "census", f"not a {SCHEMA} document")
-    maps = doc.get("maps")
-    if not isinstance(maps, list) or not all(isinstance(m, dict) and isinstance(m.get("path"), str)
-                                             and isinstance(m.get("type"), str) for m in maps):
-        raise InputError(str(path), "census", "'maps' must be a list of objects with a path and a type")
-    return doc

@@ -6,7 +6,7 @@ package main
 // and, for maps built alone, the heap bytes they hold as runtime.MemStats
 // measured before and after building them.
 //
-//   censusIndex     a growing index: 2,000 new keys every 50 ms up to 120,000
+//   censusIndex     a growing index: 1,000 new keys every 50 ms up to 120,000
 //   censusCache     grown to 1,000,000 entries, then deleted down to 1,000
 //   censusMidGrowth 6,657 inserts: a classic map's growth has just started
 //   censusSized     made with its final size as hint (no waste)
@@ -71,7 +71,7 @@ const (
 	cacheKept       = 1_000
 	midGrowthLen    = 6_657 // one past 6.5 x 1024: the insert that starts growth to 2048 buckets
 	sizedLen        = 5_000
-	indexStep       = 2_000
+	indexStep       = 1_000
 	indexFinal      = 120_000
 	indexStepPeriod = 50 * time.Millisecond
 )
