@@ -56,7 +56,12 @@ def _flags(profile: Path) -> list[str]:
     return ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
             "--disable-extensions", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--metrics-recording-only", "--disable-default-apps", "--mute-audio",
-            "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--hide-scrollbars"]
+            "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--hide-scrollbars", "--no-pings",
+            "--disable-domain-reliability", "--disable-client-side-phishing-detection",
+            "--disable-features=NetworkTimeServiceQuerying,SpellCheck,Translate,OptimizationHints,MediaRouter",
+            # Nothing leaves the machine, whatever the browser or the page tries: no name resolves
+            # and every proxied request goes to a closed local port.
+            "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"]
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
@@ -64,7 +69,11 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
 
 
 def _requested_urls(netlog: Path, page_url: str) -> list[str]:
-    """URLs of URL_REQUEST sources in a NetLog, other than the page itself."""
+    """URLs the page requested (URL_REQUEST sources in the NetLog other than the page itself).
+
+    The browser's own background requests (update checks, network time) are told apart by
+    their initiator, which NetLog records as "not an origin"; the flags above make them fail
+    locally anyway."""
     try:
         doc = json.loads(netlog.read_text())
     except (OSError, ValueError):
@@ -72,14 +81,19 @@ def _requested_urls(netlog: Path, page_url: str) -> list[str]:
         text = netlog.read_text().rstrip().rstrip(",")
         doc = json.loads(text + "]}")
     types = {v: k for k, v in doc.get("constants", {}).get("logSourceType", {}).items()}
-    urls: list[str] = []
+    urls: dict[int, str] = {}
+    internal: set[int] = set()
     for ev in doc.get("events", []):
         src = ev.get("source", {})
         params = ev.get("params") or {}
+        if types.get(src.get("type")) != "URL_REQUEST":
+            continue
+        if params.get("initiator") == "not an origin":
+            internal.add(src.get("id"))
         url = params.get("url")
-        if url and types.get(src.get("type")) == "URL_REQUEST" and url != page_url:
-            urls.append(url)
-    return sorted(set(urls))
+        if url and url != page_url:
+            urls[src.get("id")] = url
+    return sorted({u for sid, u in urls.items() if sid not in internal})
 
 
 def _png_pixels(path: Path, step: int = 7) -> tuple[int, int, list[tuple[int, int, int]]]:

@@ -213,13 +213,20 @@ def reread(target: Target, maps: list[MapState], deadline: float | None = None) 
             except LayoutError:
                 layouts[m.type] = None
         lay = layouts[m.type]
-        got = None if lay is None else decode_map(target.mem, m.address, lay, target.alloc, path=m.path,
+        addr = m.address
+        if m.root:
+            raw = target.mem.read(m.root, 8)
+            addr = int.from_bytes(raw, "little") if raw is not None else addr
+            if not addr:
+                continue  # the variable is nil now
+        got = None if lay is None else decode_map(target.mem, addr, lay, target.alloc, path=m.path,
                                                    type_name=m.type, want_values=False, budget=nothing)
         if got is None:
             out.append(m)
             continue
         s = got.state
-        if s.impl == "classic":
+        s.root = m.root
+        if s.impl == "classic" and addr == m.address:
             if s.capacity == m.capacity and s.old_capacity == m.old_capacity:
                 s.bytes, s.overflow = m.bytes, m.overflow
         s.estimated = m.estimated
@@ -250,11 +257,17 @@ def growth_events(prev: Sample, cur: Sample) -> list[GrowthEvent]:
 def watch(target: Target, limits: Limits, interval_s: float, duration_s: float,
           on_sample: Callable[[Census, Sample], None] | None = None, rediscover_every: int = 10,
           clock: Callable[[], float] = time.monotonic) -> Census:
-    """Samples every ``interval_s`` for ``duration_s``: a full walk every ``rediscover_every``
-    samples (new maps appear), and between them a re-read of the known maps' headers, which
-    costs the target nothing but the reads."""
+    """Samples every ``interval_s`` for ``duration_s``.
+
+    A sample is a full walk when the first walk took at most a quarter of the interval (new
+    maps, and maps replaced deep inside structures, are seen at once); otherwise a full walk
+    every ``rediscover_every`` samples and, between them, a re-read of the known maps'
+    headers (following package-level variables to the map they hold now), which costs the
+    target nothing but the reads."""
     start = clock()
     census = take_census(target, limits)
+    if census.elapsed_s * 4 <= interval_s:
+        rediscover_every = 1
     census.samples.append(sample_of(census.maps, 0.0, census.partial))
     if on_sample is not None:
         on_sample(census, census.samples[-1])
@@ -270,18 +283,18 @@ def watch(target: Target, limits: Limits, interval_s: float, duration_s: float,
         try:
             if n % rediscover_every == 0:
                 fresh = take_census(target, limits)
-                census.maps, census.groups, census.partial = fresh.maps, fresh.groups, census.partial or fresh.partial
+                maps, partial = fresh.maps, fresh.partial
             else:
-                census.maps, _ = reread(target, census.maps)
-                census.groups = aggregate(census.maps)
+                maps, _ = reread(target, census.maps)
+                partial = False
         except ProcessGone:
+            maps, partial = [], True
+        if isinstance(target.mem, ProcessMemory) and not target.mem.alive() or (partial and not maps):
             census.partial = True
-            census.notes.append(f"partial: the process exited {t:.1f}s into the watch")
+            census.notes.append(f"partial: the process exited {t:.1f}s into the watch; samples end there")
             break
-        if isinstance(target.mem, ProcessMemory) and not target.mem.alive():
-            census.partial = True
-            census.notes.append(f"partial: the process exited {t:.1f}s into the watch")
-            break
+        census.maps, census.groups = maps, aggregate(maps)
+        census.partial = census.partial or partial
         sample = sample_of(census.maps, t)
         census.events.extend(growth_events(census.samples[-1], sample))
         census.samples.append(sample)

@@ -2,7 +2,8 @@
 
 A map-growth site names a function (``main.indexOrders`` at ``orders.go:24``); the census names
 maps by the package-level path that reaches them. Candidates are the maps of the site's package
-that grew during the census window (or are mid-growth now); where the allocation profile showed
+that grew during the census window (a census of one instant has no window: then those
+mid-growth now, a weaker sign, since a classic map stays mid-growth until written again); where the allocation profile showed
 the size of the buckets or groups allocated at the site, only map types with that bucket
 (classic) or group (Swiss) size match, which tells ``map[string]*Order`` from
 ``map[int64]int64``. The best candidate (most doublings, then bytes) is the match; the site gets
@@ -52,12 +53,14 @@ def join_census(d: Diagnosis, c: Census) -> int:
     grown = _grown(c)
     where = f"pid {c.pid}" if c.source == "pid" else c.core
     matched = 0
+    watched = len(c.samples) >= 2
     for cause in d.causes:
         if cause.kind != CauseKind.MAP_GROWTH:
             continue
         for site in cause.sites:
             pkg = package_of(site.function)
-            cands = [g for g in c.groups if package_of(g.path) == pkg and (grown[g.path] or g.growing)]
+            cands = [g for g in c.groups if package_of(g.path) == pkg
+                     and (grown[g.path] if watched else g.growing)]
             size = _site_bucket_bytes(site.detail)
             if size:
                 cands = [g for g in cands if not g.bucket_bytes or g.bucket_bytes == size]
@@ -71,7 +74,8 @@ def join_census(d: Diagnosis, c: Census) -> int:
             best = max(cands, key=lambda g: (grown[g.path], g.growing, g.bytes))
             site.detail["census"] = _describe(best, grown[best.path])
             site.detail["census"]["matched_by"] = "package and bucket size" if size else "package"  # type: ignore[index]
-            times = f"grown {grown[best.path]} times in the window" if grown[best.path] else "growing now"
+            times = (f"grown at least {grown[best.path]} times in the window (capacity doublings seen between "
+                     "census samples)" if grown[best.path] else "growing now")
             maps = "" if best.count == 1 else f" ({best.count} maps)"
             cause.evidence.append(
                 f"the map at {place} is {best.path}{maps} ({best.type}): {best.len:,} entries, capacity "

@@ -97,6 +97,7 @@ class Walker:
         self.seen_objects: set[tuple[int, int]] = set()
         self.seen_maps: set[int] = set()
         self.queue: deque[tuple[int, int, str, int]] = deque()
+        self.root_addrs: dict[str, int] = {}
         self.maps: list[MapState] = []
         self.objects = 0
         self.notes: list[str] = []
@@ -124,6 +125,7 @@ class Walker:
         roots = self.roots()
         for name, addr, type_off in roots:
             self.queue.append((addr, type_off, name, 0))
+            self.root_addrs[name] = addr
         stop_reason = ""
         last_progress = start
         while self.queue:
@@ -270,6 +272,8 @@ class Walker:
         if got is None:
             self.unreadable += 1
             return
+        if depth == 0 and path in self.root_addrs:
+            got.state.root = self.root_addrs[path]
         self.maps.append(got.state)
         if want and t.elem is not None and got.values:
             et = self.types.resolve(t.elem)

@@ -162,8 +162,8 @@ COMMAND = CensusCommand()
 
 class CensusJob:
     """A census for ``--census PID|FILE`` on analyze/diagnose: a file is read at once; a PID is
-    watched (1 s samples) in a thread for ``window_s`` (so growth in the window is counted), or
-    taken once when there is no window."""
+    watched in a thread for ``window_s`` (so growth in the window is counted: about 20 samples,
+    at most one a second apart), or taken once when there is no window."""
 
     def __init__(self, arg: str, window_s: float | None = None) -> None:
         import threading
@@ -191,7 +191,7 @@ class CensusJob:
             target = open_target(pid=int(self.arg))
             try:
                 if self.window_s:
-                    self._result = watch(target, Limits(), 1.0, self.window_s)
+                    self._result = watch(target, Limits(), min(1.0, max(0.1, self.window_s / 20)), self.window_s)
                 else:
                     self._result = take_census(target, Limits())
             finally:

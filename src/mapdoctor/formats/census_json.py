@@ -13,7 +13,7 @@ from typing import Any
 
 from mapdoctor.errors import InputError
 from mapdoctor.formats.limits import read_file
-from mapdoctor.model.census import Census, GrowthEvent, MapGroup
+from mapdoctor.model.census import Census, GrowthEvent, MapGroup, Sample
 
 SCHEMA = "mapdoctor/census@1"
 MAX_CENSUS_BYTES = 256 << 20
@@ -58,10 +58,17 @@ def load_census(path: Path) -> Census:
             events.append(GrowthEvent(float(t) if isinstance(t, int | float) else 0.0, _str(e, "path", where),
                                       _int(e, "capacity_from", where), _int(e, "capacity_to", where),
                                       _int(e, "doublings", where)))
+    samples = []
+    for s in doc.get("samples") or []:
+        if isinstance(s, dict) and isinstance(s.get("maps"), dict):
+            t = s.get("t", 0)
+            per = {p: (_int(v, "len", where), _int(v, "capacity", where), _int(v, "growing", where))
+                   for p, v in s["maps"].items() if isinstance(v, dict)}
+            samples.append(Sample(float(t) if isinstance(t, int | float) else 0.0, per))
     go = doc.get("go") if isinstance(doc.get("go"), dict) else {}
     pid = doc.get("pid", 0)
     return Census(source="pid" if "core" not in doc else "core", pid=pid if isinstance(pid, int) else 0,
                   core=str(doc.get("core", "")), binary=str(doc.get("binary", "")),
                   go_version=str(go.get("version", "")), impl=str(go.get("impl", "")),
                   dwarf_version=0, maps=[], groups=groups, roots=0, objects=0, elapsed_s=0.0, bytes_read=0,
-                  partial=bool(doc.get("partial", False)), events=events)
+                  partial=bool(doc.get("partial", False)), events=events, samples=samples)

@@ -12,7 +12,11 @@ nothing here reads process memory.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from elftools.common.exceptions import DWARFError, ELFError
@@ -179,12 +183,8 @@ def _type_of(die: Any) -> GoType | None:
     return None
 
 
-def load_types(binary: GoBinary) -> GoTypes:
-    """Read ``binary``'s DWARF. A binary without DWARF is an :class:`InputError` saying how to fix it."""
+def _parse(binary: GoBinary) -> GoTypes:
     where = str(binary.path)
-    if not binary.has_dwarf:
-        raise InputError(where, "binary", "no DWARF debug information (stripped, or built with -ldflags=-w); "
-                         "pass the unstripped copy of the same build with --binary")
     types: dict[int, GoType] = {}
     variables: list[GlobalVar] = []
     version = 0
@@ -208,7 +208,11 @@ def load_types(binary: GoBinary) -> GoTypes:
         raise InputError(where, "dwarf", f"unreadable debug information ({exc})") from None
     if not types:
         raise InputError(where, "dwarf", "no Go types in the debug information")
-    result = GoTypes(types=types, variables=variables, dwarf_version=version)
+    return GoTypes(types=types, variables=variables, dwarf_version=version)
+
+
+def _finish(result: GoTypes) -> GoTypes:
+    types = result.types
     for t in types.values():
         if t.runtime_type:
             result.by_runtime_type.setdefault(t.runtime_type, t.off)
@@ -225,6 +229,72 @@ def load_types(binary: GoBinary) -> GoTypes:
             if under.fields and under.fields[0].name == "_type":
                 t.kind = "eface"
     return result
+
+
+# -- the per-binary cache -------------------------------------------------------------------
+# Parsing a Go binary's DWARF with pyelftools costs seconds (2-3 s for a 10 MB service, more on a
+# busy machine); what the census keeps of it is small. It is cached as JSON (never pickle: the
+# cache is data, not code) under the SHA-256 of the binary's contents, so a rebuilt binary is
+# never confused with the old one.
+CACHE_FORMAT = 1
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("MAPDOCTOR_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mapdoctor")
+    return Path(base) / "dwarf"
+
+
+def _digest(binary: GoBinary) -> str:
+    h = hashlib.sha256()
+    binary.handle.seek(0)
+    for block in iter(lambda: binary.handle.read(1 << 20), b""):
+        h.update(block)
+    return h.hexdigest()
+
+
+def _to_json(t: GoTypes) -> dict[str, Any]:
+    return {"format": CACHE_FORMAT, "dwarf_version": t.dwarf_version,
+            "types": [[x.off, x.name, x.kind, x.size, [[f.name, f.offset, f.type] for f in x.fields], x.elem, x.key,
+                       x.count, x.runtime_type, x.header] for x in t.types.values()],
+            "variables": [[v.name, v.address, v.type] for v in t.variables]}
+
+
+def _from_json(doc: dict[str, Any]) -> GoTypes | None:
+    if doc.get("format") != CACHE_FORMAT:
+        return None
+    types = {}
+    for off, name, kind, size, fields, elem, key, count, rtype, header in doc["types"]:
+        types[off] = GoType(off, name, kind, size, tuple(Field(*f) for f in fields), elem, key, count, rtype, header)
+    variables = [GlobalVar(*v) for v in doc["variables"]]
+    return GoTypes(types=types, variables=variables, dwarf_version=doc["dwarf_version"])
+
+
+def load_types(binary: GoBinary, *, use_cache: bool = True) -> GoTypes:
+    """Read ``binary``'s DWARF (or its cached digest). A binary without DWARF is an
+    :class:`InputError` saying how to fix it."""
+    if not binary.has_dwarf:
+        raise InputError(str(binary.path), "binary", "no DWARF debug information (stripped, or built with "
+                         "-ldflags=-w); pass the unstripped copy of the same build with --binary")
+    path: Path | None = None
+    if use_cache:
+        path = cache_dir() / f"{_digest(binary)}.json"
+        try:
+            cached = _from_json(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            cached = None
+        if cached is not None:
+            return _finish(cached)
+    parsed = _parse(binary)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(_to_json(parsed), separators=(",", ":")))
+            tmp.replace(path)
+        except OSError:
+            pass  # a read-only cache only costs speed
+    return _finish(parsed)
 
 
 def package_of(name: str) -> str:

@@ -40,6 +40,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("idle", "serves pprof and does nothing else (baseline)"),
     Scenario("crash", "two goroutines write one plain map without a lock: fatal error", serves=False),
     Scenario("census", "package-level maps of known len, capacity and bytes (map census)", fixture=False),
+    Scenario("globalindex", "a package-level map rebuilt from empty in a loop (census join)", fixture=False),
+    Scenario("censusbig", "benchmarks only: ~1 GiB in maps and 100,000 small maps (census speed)", fixture=False),
     Scenario(
         "manystacks",
         "benchmarks only: MemProfileRate=1, allocations from a huge number of distinct stacks",

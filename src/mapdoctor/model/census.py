@@ -39,6 +39,9 @@ class MapState:
     estimated: bool = False
     #: Size of one bucket (classic) or group (Swiss) of this map type: what allocation profiles see.
     bucket_bytes: int = 0
+    #: Address of the package-level variable holding this map, when it is one (0 otherwise):
+    #: a resample reads the pointer again, so a map replaced by a new one is followed.
+    root: int = 0
 
     @property
     def load(self) -> float:

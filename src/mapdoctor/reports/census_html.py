@@ -2,7 +2,8 @@
 
 A truly single file: no script, no external resource, a Content-Security-Policy that allows
 neither; the heat map is inline SVG (each cell has a ``<title>`` for hovering). Paths and type
-names come from the target's binary and are escaped with :func:`html.escape`.
+names come from the target's binary: control characters are shown as escapes and the rest
+goes through :func:`html.escape`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from mapdoctor.analysis.census_findings import human_bytes
 from mapdoctor.errors import InputError
 from mapdoctor.model.census import Census
+from mapdoctor.safetext import for_terminal
 
 HEAT_ROWS = 30
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; form-action 'none'"
@@ -30,7 +32,8 @@ svg{background:#fafafa;border:1px solid #ddd}.legend span{display:inline-block;w
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    # Control and bidi characters shown as escapes (as in the terminal), then HTML-escaped.
+    return html.escape(for_terminal(str(value)), quote=True)
 
 
 def _colour(load: float) -> str:
