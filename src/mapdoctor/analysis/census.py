@@ -226,9 +226,9 @@ def reread(target: Target, maps: list[MapState], deadline: float | None = None) 
             continue
         s = got.state
         s.root = m.root
-        if s.impl == "classic" and addr == m.address:
-            if s.capacity == m.capacity and s.old_capacity == m.old_capacity:
-                s.bytes, s.overflow = m.bytes, m.overflow
+        same_arrays = addr == m.address and s.capacity == m.capacity and s.old_capacity == m.old_capacity
+        if s.impl == "classic" and same_arrays:
+            s.bytes, s.overflow = m.bytes, m.overflow
         s.estimated = m.estimated
         out.append(s)
         done += 1
@@ -289,7 +289,7 @@ def watch(target: Target, limits: Limits, interval_s: float, duration_s: float,
                 partial = False
         except ProcessGone:
             maps, partial = [], True
-        if isinstance(target.mem, ProcessMemory) and not target.mem.alive() or (partial and not maps):
+        if (isinstance(target.mem, ProcessMemory) and not target.mem.alive()) or (partial and not maps):
             census.partial = True
             census.notes.append(f"partial: the process exited {t:.1f}s into the watch; samples end there")
             break

@@ -3,9 +3,9 @@
 A map-growth site names a function (``main.indexOrders`` at ``orders.go:24``); the census names
 maps by the package-level path that reaches them. Candidates are the maps of the site's package
 that grew during the census window (a census of one instant has no window: then those
-mid-growth now, a weaker sign, since a classic map stays mid-growth until written again); where the allocation profile showed
-the size of the buckets or groups allocated at the site, only map types with that bucket
-(classic) or group (Swiss) size match, which tells ``map[string]*Order`` from
+mid-growth now, a weaker sign, since a classic map stays mid-growth until written again);
+where the allocation profile showed the size of the buckets or groups allocated at the site,
+only map types with that bucket (classic) or group (Swiss) size match, which tells ``map[string]*Order`` from
 ``map[int64]int64``. The best candidate (most doublings, then bytes) is the match; the site gets
 its path, len, capacity, bytes and how many times it doubled. When no such map exists the site says so: the growing
 map is then local to the function (made per call), which no census of package-level state
@@ -21,7 +21,6 @@ from mapdoctor.analysis.census_findings import human_bytes
 from mapdoctor.analysis.findings import CauseKind, Diagnosis
 from mapdoctor.formats.dwarf import package_of
 from mapdoctor.model.census import Census, MapGroup
-
 
 _SLOT_SIZE = re.compile(r"(\d+)-byte (?:buckets|groups)")
 
@@ -73,7 +72,7 @@ def join_census(d: Diagnosis, c: Census) -> int:
                 continue
             best = max(cands, key=lambda g: (grown[g.path], g.growing, g.bytes))
             site.detail["census"] = _describe(best, grown[best.path])
-            site.detail["census"]["matched_by"] = "package and bucket size" if size else "package"  # type: ignore[index]
+            site.detail["census"]["matched_by"] = "package and bucket size" if size else "package"
             times = (f"grown at least {grown[best.path]} times in the window (capacity doublings seen between "
                      "census samples)" if grown[best.path] else "growing now")
             maps = "" if best.count == 1 else f" ({best.count} maps)"

@@ -73,9 +73,7 @@ def has_pointers(types: GoTypes, off: int, _memo: dict[int, bool] | None = None)
         return memo[off]
     memo[off] = True  # a cycle can only go through a pointer
     t = types.resolve(off) if off in types.types else None
-    if t is None:
-        result = True
-    elif t.kind in ("ptr", "unsafe_ptr", "map", "chan", "func", "slice", "string", "iface", "eface"):
+    if t is None or t.kind in ("ptr", "unsafe_ptr", "map", "chan", "func", "slice", "string", "iface", "eface"):
         result = True
     elif t.kind == "array":
         result = t.count > 0 and t.elem is not None and has_pointers(types, t.elem, memo)

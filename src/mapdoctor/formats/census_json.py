@@ -65,7 +65,8 @@ def load_census(path: Path) -> Census:
             per = {p: (_int(v, "len", where), _int(v, "capacity", where), _int(v, "growing", where))
                    for p, v in s["maps"].items() if isinstance(v, dict)}
             samples.append(Sample(float(t) if isinstance(t, int | float) else 0.0, per))
-    go = doc.get("go") if isinstance(doc.get("go"), dict) else {}
+    go_raw = doc.get("go")
+    go: dict[str, Any] = go_raw if isinstance(go_raw, dict) else {}
     pid = doc.get("pid", 0)
     return Census(source="pid" if "core" not in doc else "core", pid=pid if isinstance(pid, int) else 0,
                   core=str(doc.get("core", "")), binary=str(doc.get("binary", "")),

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
+from elftools.elf.segments import NoteSegment
 
 from mapdoctor.errors import InputError
 from mapdoctor.formats.elf import GoBinary
@@ -215,7 +216,7 @@ class CoreMemory:
             for seg in elf.iter_segments():
                 if seg["p_type"] == "PT_LOAD" and seg["p_memsz"] > 0:
                     segs.append(_CoreSegment(seg["p_vaddr"], seg["p_memsz"], seg["p_offset"], seg["p_filesz"]))
-                elif seg["p_type"] == "PT_NOTE":
+                elif isinstance(seg, NoteSegment):
                     for note in seg.iter_notes():
                         if note["n_type"] == "NT_FILE":
                             self.files.extend(self._nt_file(note))
@@ -247,7 +248,7 @@ class CoreMemory:
     @staticmethod
     def _pid(elf: ELFFile) -> int:
         for seg in elf.iter_segments():
-            if seg["p_type"] != "PT_NOTE":
+            if not isinstance(seg, NoteSegment):
                 continue
             for note in seg.iter_notes():
                 if note["n_type"] == "NT_PRPSINFO":

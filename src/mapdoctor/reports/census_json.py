@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from mapdoctor.errors import InputError
-from mapdoctor.model.census import Census, MapGroup, MapState
-
 from mapdoctor.formats.census_json import SCHEMA
+from mapdoctor.model.census import Census, MapGroup, MapState
 
 
 def _map(m: MapState) -> dict[str, Any]:
     return {
         "address": f"0x{m.address:x}", "len": m.len, "capacity": m.capacity, "bytes": m.bytes,
-        "load": round(m.load, 4), "growing": m.growing, "evacuated": None if m.evacuated is None else round(m.evacuated, 4),
+        "load": round(m.load, 4), "growing": m.growing,
+        "evacuated": None if m.evacuated is None else round(m.evacuated, 4),
         "old_capacity": m.old_capacity, "overflow": m.overflow, "tombstones": m.tombstones, "tables": m.tables,
         "directory": m.directory, "waste_bytes": m.waste_bytes, "fresh_bytes": m.fresh_bytes, "stable": m.stable,
         "estimated": m.estimated,
@@ -33,7 +33,8 @@ def _group(g: MapGroup) -> dict[str, Any]:
         "path": g.path, "type": g.type, "impl": g.impl, "count": g.count, "len": g.len, "capacity": g.capacity,
         "bytes": g.bytes, "load": round(g.load, 4), "growing": g.growing, "overflow": g.overflow,
         "tombstones": g.tombstones, "waste_bytes": g.waste_bytes, "fresh_bytes": g.fresh_bytes,
-        "unstable": g.unstable, "bucket_bytes": g.bucket_bytes, "len_distribution": {"min": lo, "p50": p50, "p90": p90, "max": hi},
+        "unstable": g.unstable, "bucket_bytes": g.bucket_bytes,
+        "len_distribution": {"min": lo, "p50": p50, "p90": p90, "max": hi},
         "largest": [_map(m) for m in g.largest],
     }
 
