@@ -8,6 +8,7 @@ into growth events.
 
 from __future__ import annotations
 
+import heapq
 import math
 import os
 import time
@@ -129,20 +130,14 @@ def aggregate(maps: list[MapState]) -> list[MapGroup]:
         by_key.setdefault((m.path, m.type), []).append(m)
     groups: list[MapGroup] = []
     for (path, type_name), ms in by_key.items():
-        g = MapGroup(path=path, type=type_name, impl=ms[0].impl, count=len(ms), bucket_bytes=ms[0].bucket_bytes)
-        for m in ms:
-            g.len += m.len
-            g.capacity += m.capacity
-            g.bytes += m.bytes
-            g.growing += m.growing
-            g.overflow += m.overflow
-            g.tombstones += m.tombstones
-            g.waste_bytes += m.waste_bytes
-            g.fresh_bytes += m.fresh_bytes
-            g.unstable += not m.stable
-        ms_sorted = sorted(ms, key=lambda m: (-m.bytes, m.address))
-        g.largest = ms_sorted[:LARGEST_PER_PATH]
-        lens = sorted(m.len for m in ms)
+        g = MapGroup(path=path, type=type_name, impl=ms[0].impl, count=len(ms), bucket_bytes=ms[0].bucket_bytes,
+                     len=sum(m.len for m in ms), capacity=sum(m.capacity for m in ms),
+                     bytes=sum(m.bytes for m in ms), growing=sum(m.growing for m in ms),
+                     overflow=sum(m.overflow for m in ms), tombstones=sum(m.tombstones for m in ms),
+                     waste_bytes=sum(max(0, m.bytes - m.fresh_bytes) for m in ms),
+                     fresh_bytes=sum(m.fresh_bytes for m in ms), unstable=sum(not m.stable for m in ms))
+        g.largest = heapq.nsmallest(LARGEST_PER_PATH, ms, key=lambda m: (-m.bytes, m.address))
+        lens = sorted([m.len for m in ms])
         g.len_quantiles = (lens[0], lens[len(lens) // 2], lens[min(len(lens) - 1, int(len(lens) * 0.9))], lens[-1])
         groups.append(g)
     groups.sort(key=lambda g: (-g.bytes, g.path))

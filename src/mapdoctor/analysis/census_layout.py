@@ -17,6 +17,7 @@ are rounded to 8 KiB pages.
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass
 
 from mapdoctor.formats.dwarf import GoType, GoTypes
@@ -50,6 +51,9 @@ class Allocator:
 
     def held(self, size: int, scan: bool) -> int:
         """Heap bytes one allocation of ``size`` occupies (its size-class slot or pages)."""
+        return _held(self.malloc_headers, size, scan)
+
+    def _held_uncached(self, size: int, scan: bool) -> int:
         if size <= 0:
             return 0
         if size <= MAX_SMALL_SIZE - MALLOC_HEADER:
@@ -65,6 +69,11 @@ class Allocator:
             req = self._request(size, scan)
             return SIZE_CLASSES[bisect.bisect_left(SIZE_CLASSES, req)] - (req - size)
         return -(-size // PAGE_SIZE) * PAGE_SIZE
+
+
+@functools.lru_cache(maxsize=4096)
+def _held(malloc_headers: bool, size: int, scan: bool) -> int:
+    return Allocator(malloc_headers)._held_uncached(size, scan)
 
 
 def has_pointers(types: GoTypes, off: int, _memo: dict[int, bool] | None = None) -> bool:
@@ -223,6 +232,7 @@ def classic_array(alloc: Allocator, layout: ClassicLayout, b: int) -> tuple[int,
     return nbuckets, alloc.held(nbuckets * layout.bucket_size, layout.scan)
 
 
+@functools.lru_cache(maxsize=8192)
 def classic_fresh_bytes(alloc: Allocator, layout: ClassicLayout, n: int) -> int:
     """Heap bytes of ``make(map[K]V, n)`` after n inserts (no overflow buckets)."""
     header = alloc.held(layout.header_size, True)
@@ -247,6 +257,7 @@ def swiss_max_growth(capacity: int) -> int:
     return capacity * MAX_AVG_GROUP_LOAD // GROUP_SLOTS
 
 
+@functools.lru_cache(maxsize=8192)
 def swiss_fresh_bytes(alloc: Allocator, layout: SwissLayout, n: int) -> int:
     """Heap bytes of ``make(map[K]V, n)`` (``NewMap``, then no growth)."""
     header = alloc.held(layout.header_size, True)

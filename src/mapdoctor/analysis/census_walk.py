@@ -93,6 +93,8 @@ class Walker:
         self.limits = limits
         self.progress = progress
         self.leads = leads_to_map(types)
+        #: Every type with typedefs looked through, once (the walk asks millions of times).
+        self.res: dict[int, GoType] = {off: types.resolve(off) for off in types.types}
         self.layouts: dict[int, Layout | None] = {}
         self.seen_objects: set[tuple[int, int]] = set()
         self.seen_maps: set[int] = set()
@@ -143,7 +145,7 @@ class Walker:
                 self.progress(len(self.maps), self.objects)
                 last_progress = now
             addr, type_off, path, depth = self.queue.popleft()
-            t = self.types.resolve(type_off)
+            t = self.res[type_off]
             if t.size <= 0 or t.size > (64 << 20):
                 continue
             data = self.mem.read(addr, t.size)
@@ -182,7 +184,7 @@ class Walker:
         if kind == "struct":
             for f in t.fields:
                 if f.type in self.leads:
-                    ft = self.types.resolve(f.type)
+                    ft = self.res[f.type]
                     sep = "" if f.name.startswith("(") else "."
                     self._visit(data, off + f.offset, ft, f"{path}{sep}{f.name}", depth)
         elif kind == "ptr":
@@ -193,7 +195,7 @@ class Walker:
         elif kind == "array":
             if t.elem is None or t.elem not in self.leads or t.count <= 0:
                 return
-            et = self.types.resolve(t.elem)
+            et = self.res[t.elem]
             n = min(t.count, MAX_ELEMS)
             if n < t.count:
                 self.truncated_elems += 1
@@ -205,7 +207,7 @@ class Walker:
             ptr, length = u64(data, off), u64(data, off + 8)
             if not ptr or not length:
                 return
-            et = self.types.resolve(t.elem)
+            et = self.res[t.elem]
             if et.size <= 0:
                 return
             n = min(length, MAX_ELEMS, (64 << 20) // et.size)
@@ -242,7 +244,7 @@ class Walker:
             return
         if dyn_off not in self.leads:
             return
-        dyn = self.types.resolve(dyn_off)
+        dyn = self.res[dyn_off]
         label = f"{path}.({self.types.types[dyn_off].name or dyn.name})"
         if _direct_iface(self.types, dyn):
             self._visit(value.to_bytes(8, "little") + bytes(max(0, dyn.size - 8)), 0, dyn, label, depth)
@@ -276,7 +278,7 @@ class Walker:
             got.state.root = self.root_addrs[path]
         self.maps.append(got.state)
         if want and t.elem is not None and got.values:
-            et = self.types.resolve(t.elem)
+            et = self.res[t.elem]
             child = path + "[*]"
             for raw in got.values:
                 if self.objects >= self.limits.max_objects:

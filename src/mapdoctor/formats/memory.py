@@ -27,6 +27,8 @@ from elftools.elf.segments import NoteSegment
 from mapdoctor.errors import InputError
 from mapdoctor.formats.elf import GoBinary
 
+#: User-space addresses end here on x86-64 and arm64 (48-bit); anything above is a torn pointer.
+ADDRESS_LIMIT = 1 << 48
 #: Reads larger than this are split (a slice header with a wild length must not allocate GiBs).
 MAX_READ = 64 << 20
 
@@ -151,10 +153,10 @@ class ProcessMemory:
         return self.ranges.contains(addr, size)
 
     def read(self, addr: int, size: int) -> bytes | None:
-        if size <= 0 or size > MAX_READ or addr <= 0:
+        if size <= 0 or size > MAX_READ or addr <= 0 or addr + size > ADDRESS_LIMIT:
             return None
-        if not self.ranges.contains(addr, size):
-            return None
+        # No lookup in the mappings here (it would cost as much as the read): the kernel answers
+        # EIO for an address that is not mapped, and that is the authority anyway.
         try:
             data = os.pread(self._fd, size, addr)
         except OSError as exc:
