@@ -249,23 +249,41 @@ def growth_events(prev: Sample, cur: Sample) -> list[GrowthEvent]:
     return out
 
 
+#: Share of each --watch interval spent re-reading headers, and (on average) walking again.
+REREAD_SHARE = 0.05
+WALK_SHARE = 0.05
+#: The largest maps are re-read at every sample; the others in rotation, as the budget allows.
+ALWAYS_REREAD = 1000
+
+
+def _by_size(maps: list[MapState]) -> list[int]:
+    return sorted(range(len(maps)), key=lambda i: -maps[i].bytes)
+
+
 def watch(target: Target, limits: Limits, interval_s: float, duration_s: float,
           on_sample: Callable[[Census, Sample], None] | None = None, rediscover_every: int = 10,
           clock: Callable[[], float] = time.monotonic) -> Census:
-    """Samples every ``interval_s`` for ``duration_s``.
+    """Samples every ``interval_s`` for ``duration_s``, costing the target as little as possible.
 
-    A sample is a full walk when the first walk took at most a quarter of the interval (new
-    maps, and maps replaced deep inside structures, are seen at once); otherwise a full walk
-    every ``rediscover_every`` samples and, between them, a re-read of the known maps'
-    headers (following package-level variables to the map they hold now), which costs the
-    target nothing but the reads."""
+    The first sample is a full walk. When that walk took at most a quarter of the interval,
+    every sample is a full walk (new maps, and maps replaced deep inside structures, are seen
+    at once). Otherwise a sample re-reads the known maps' headers (following package-level
+    variables to the map they hold now) for at most ``REREAD_SHARE`` of the interval: the
+    ``ALWAYS_REREAD`` largest maps every time, the rest in rotation (a map not reached keeps its
+    last reading); and a full walk comes back every ``rediscover_every`` samples, or less often
+    when walks are long, so that they take about ``WALK_SHARE`` of the time."""
     start = clock()
     census = take_census(target, limits)
-    if census.elapsed_s * 4 <= interval_s:
+    walk_s = census.elapsed_s
+    if walk_s * 4 <= interval_s:
         rediscover_every = 1
+    else:
+        rediscover_every = max(rediscover_every, math.ceil(walk_s / (WALK_SHARE * interval_s)))
     census.samples.append(sample_of(census.maps, 0.0, census.partial))
     if on_sample is not None:
         on_sample(census, census.samples[-1])
+    order = _by_size(census.maps)
+    cursor = 0
     n = 1
     while True:
         next_at = start + n * interval_s
@@ -275,12 +293,21 @@ def watch(target: Target, limits: Limits, interval_s: float, duration_s: float,
         if delay > 0:
             time.sleep(delay)
         t = clock() - start
+        maps = census.maps
         try:
             if n % rediscover_every == 0:
                 fresh = take_census(target, limits)
                 maps, partial = fresh.maps, fresh.partial
+                order, cursor = _by_size(maps), 0
             else:
-                maps, _ = reread(target, census.maps)
+                head, rest = order[:ALWAYS_REREAD], order[ALWAYS_REREAD:]
+                seq = head + rest[cursor:] + rest[:cursor]
+                states, done = reread(target, [maps[i] for i in seq], clock() + REREAD_SHARE * interval_s)
+                maps = list(maps)
+                for i, st in zip(seq, states, strict=True):
+                    maps[i] = st
+                if rest:
+                    cursor = (cursor + max(0, done - len(head))) % len(rest)
                 partial = False
         except ProcessGone:
             maps, partial = [], True
@@ -288,7 +315,7 @@ def watch(target: Target, limits: Limits, interval_s: float, duration_s: float,
             census.partial = True
             census.notes.append(f"partial: the process exited {t:.1f}s into the watch; samples end there")
             break
-        census.maps, census.groups = maps, aggregate(maps)
+        census.maps = maps
         census.partial = census.partial or partial
         sample = sample_of(census.maps, t)
         census.events.extend(growth_events(census.samples[-1], sample))
@@ -296,6 +323,11 @@ def watch(target: Target, limits: Limits, interval_s: float, duration_s: float,
         if on_sample is not None:
             on_sample(census, sample)
         n += 1
+    census.groups = aggregate(census.maps)
+    if rediscover_every > 1:
+        census.notes.append(f"--watch: each sample re-read map headers for up to {REREAD_SHARE:.0%} of the "
+                            f"interval (the {ALWAYS_REREAD} largest maps every time, the others in turn); "
+                            f"a full walk every {rediscover_every} samples")
     census.elapsed_s = clock() - start
     return census
 
