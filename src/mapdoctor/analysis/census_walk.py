@@ -47,25 +47,31 @@ class WalkResult:
 
 
 def leads_to_map(types: GoTypes) -> set[int]:
-    """DIE offsets of the types whose values can (transitively) hold a map."""
-    kinds: dict[int, GoType] = {off: types.resolve(off) for off in types.types}
-    yes: set[int] = {off for off, t in kinds.items() if t.kind in ("map", "iface", "eface")}
-    changed = True
-    while changed:
-        changed = False
-        for off, t in kinds.items():
-            if off in yes:
-                continue
-            hit = False
-            if t.kind in ("ptr", "array", "slice") and t.elem is not None:
-                hit = t.elem in yes or types.resolve(t.elem).off in yes if t.elem in types.types else False
-            elif t.kind == "struct":
-                hit = any(f.type in yes or (f.type in types.types and types.resolve(f.type).off in yes)
-                          for f in t.fields)
-            if hit:
-                yes.add(off)
-                yes.add(t.off)
-                changed = True
+    """DIE offsets of the types whose values can (transitively) hold a map.
+
+    Linear in the number of types: a breadth-first search from maps and interfaces along the
+    reversed "contains" edges (pointer/array/slice element, struct field, typedef target)."""
+    parents: dict[int, list[int]] = {}
+    yes: set[int] = set()
+    for off, raw in types.types.items():
+        if raw.kind in ("map", "iface", "eface"):
+            yes.add(off)
+            continue
+        if raw.kind in ("ptr", "array", "slice", "typedef"):
+            children = [raw.elem] if raw.elem is not None else []
+        elif raw.kind == "struct":
+            children = [f.type for f in raw.fields]
+        else:
+            continue
+        for c in children:
+            parents.setdefault(c, []).append(off)
+    todo = list(yes)
+    while todo:
+        off = todo.pop()
+        for p in parents.get(off, ()):
+            if p not in yes:
+                yes.add(p)
+                todo.append(p)
     return yes
 
 

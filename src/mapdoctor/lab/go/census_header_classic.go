@@ -1,8 +1,9 @@
-//go:build !go1.24
+//go:build !go1.24 || (!go1.26 && !goexperiment.swissmap)
 
 package main
 
-// The classic runtime.hmap (runtime/map.go, Go <= 1.23), read by the program
+// The classic runtime.hmap (runtime/map.go: Go <= 1.23, and 1.24/1.25 built
+// with GOEXPERIMENT=noswissmap), read by the program
 // itself: the census must find the same capacity and growth state.
 
 import "unsafe"
