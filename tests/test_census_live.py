@@ -228,3 +228,13 @@ def test_non_go_process_and_missing_process(capsys: pytest.CaptureFixture[str]) 
         sleeper.wait()
     assert main(["census", str(sleeper.pid)]) == 2
     assert capsys.readouterr().err.strip() == f"pid {sleeper.pid}: process: no such process"
+
+
+def test_binary_of_another_build_is_refused(lab: tuple[str, Path], service: tuple[LabService, dict[str, Any]],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    svc, _ = service
+    other = build_lab(find_go(SWISS_GO if lab[0] == CLASSIC_GO else CLASSIC_GO))
+    capsys.readouterr()
+    assert main(["census", str(svc.pid), "--binary", str(other), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"{other}: binary: another build than the target's (Go build ID") and "\n" not in err

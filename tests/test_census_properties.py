@@ -132,3 +132,25 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
         assert main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert msg in err and err.count("\n") == 0, err
+
+
+@pytest.mark.go
+def test_unsupported_go_version_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The lab binary with its build information saying go1.19.9: refused, with the range."""
+    from elftools.elf.elffile import ELFFile
+
+    original = build_lab(find_go(CLASSIC_GO))
+    data = bytearray(original.read_bytes())
+    with original.open("rb") as fh:
+        sec = ELFFile(fh).get_section_by_name(".go.buildinfo")
+        assert sec is not None
+        start, size = sec["sh_offset"], sec["sh_size"]
+    at = data.find(b"go1.23.9", start, start + size)
+    assert at > 0
+    data[at:at + 8] = b"go1.19.9"
+    old = tmp_path / "old-go"
+    old.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert main(["census", "--core", str(tmp_path / "core"), "--binary", str(old)]) == 2
+    assert capsys.readouterr().err.strip() == \
+        f"{old}: binary: go1.19.9 is not supported (the census reads Go 1.21 to 1.27)"
