@@ -250,8 +250,8 @@ def growth_events(prev: Sample, cur: Sample) -> list[GrowthEvent]:
 
 
 #: Share of each --watch interval spent re-reading headers, and (on average) walking again.
-REREAD_SHARE = 0.05
-WALK_SHARE = 0.05
+REREAD_SHARE = 0.02
+WALK_SHARE = 0.02
 #: The largest maps are re-read at every sample; the others in rotation, as the budget allows.
 ALWAYS_REREAD = 1000
 

@@ -27,6 +27,8 @@ PTRACE_SEIZE = 0x4206
 PTRACE_INTERRUPT = 0x4207
 WALL = 0x40000000
 PTRACE_EVENT_STOP = 128
+#: Kept free at the end of the budget for the detach and the reads still in flight.
+DETACH_MARGIN_S = 0.015
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 _libc.ptrace.restype = ctypes.c_long
@@ -81,11 +83,14 @@ class Freeze:
                 self.attached.add(tid)
         self.thread_count = len(self.attached)
         self.started = time.monotonic()
-        self.deadline = self.started + self.budget_ms / 1000.0
         for tid in sorted(self.attached):
             _ptrace(PTRACE_INTERRUPT, tid)
         for tid in sorted(self.attached):
             self._wait_stopped(tid)
+        # Stopping took some of the budget and detaching will take about as long again (one
+        # ptrace call per thread): the reads must end early enough for both, plus a margin.
+        stopping = time.monotonic() - self.started
+        self.deadline = self.started + self.budget_ms / 1000.0 - 2 * stopping - DETACH_MARGIN_S
         return self
 
     def _wait_stopped(self, tid: int) -> None:

@@ -1,7 +1,7 @@
 package main
 
 // censusbig: a process the size the census must cope with, for perf/bench_census.py.
-// About MAPDOCTOR_LAB_CENSUS_MB MiB (default 1024) held in four large maps,
+// About MAPDOCTOR_LAB_CENSUS_MB MiB (default 1024) held in five large maps,
 // plus MAPDOCTOR_LAB_CENSUS_MAPS (default 100,000) small maps reachable
 // through a map of pointers to structs. The self-load is a fixed CPU-bound work
 // unit (its rate at /stats is the throughput a census must not dent), and a
@@ -36,7 +36,7 @@ type user struct {
 }
 
 var (
-	bigMaps    [4]map[int64]payload
+	bigMaps    [5]map[int64]payload
 	bigUsers   map[int64]*user
 	bigScratch [4096]byte
 	maxStallNs atomic.Int64
@@ -51,9 +51,9 @@ func envInt(name string, def int) int {
 
 func setupCensusBig() {
 	mb := envInt("MAPDOCTOR_LAB_CENSUS_MB", 1024)
-	// A [96]byte-valued map holds about 240 bytes per entry once grown (measured: the
-	// census of the result, on both map implementations).
-	perMap := int64(mb) << 20 / 4 / 240
+	// Five maps of about 1.2 M [96]byte entries each (for the default 1024): both map
+	// implementations then sit in the size step that holds about 230 MB per map.
+	perMap := int64(mb) << 20 / int64(len(bigMaps)) / 180
 	for i := range bigMaps {
 		m := make(map[int64]payload)
 		for k := int64(0); k < perMap; k++ {
