@@ -27,6 +27,9 @@ class AnalyzeCommand:
         parser.add_argument("--html", metavar="PATH", help="also write a single-file HTML report to PATH")
         parser.add_argument("--source", metavar="DIR", type=Path,
                             help="Go source tree: attach source findings and exact fixes to the sites")
+        parser.add_argument("--census", metavar="PID|FILE",
+                            help="join a map census (a running process, or mapdoctor/census@1 JSON) with the "
+                                 "map-growth sites")
         parser.add_argument("--no-color", action="store_true", help="plain text output")
         add_memory_option(parser)
 
@@ -44,6 +47,10 @@ class AnalyzeCommand:
         for err in loaded.skipped:
             print(f"skipped {for_terminal(str(err))}", file=sys.stderr)
         diagnosis = diagnose(loaded, source_dir=args.source)
+        if args.census:
+            from mapdoctor.cli.census import CensusJob, join_into
+
+            join_into(diagnosis, CensusJob(args.census))
         emit(diagnosis, Outputs(json=args.json, html=args.html, color=not args.no_color))
         return 0
 

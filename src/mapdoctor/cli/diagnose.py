@@ -8,7 +8,7 @@ import shutil
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -35,6 +35,8 @@ class LiveOptions:
     html_target: str | None = None
     #: Say where the evidence was saved (the demo says it itself, after stopping the service).
     announce_out: bool = True
+    #: ``--census PID|FILE``: a map census joined with the growth sites (a PID is watched over the window).
+    census: str | None = None
 
 
 class DiagnoseCommand:
@@ -55,11 +57,14 @@ class DiagnoseCommand:
                             help="CA certificate(s) to verify an https target with")
         parser.add_argument("--insecure", action="store_true",
                             help="do not verify the https target's certificate")
+        parser.add_argument("--census", metavar="PID|FILE",
+                            help="census the maps of this process over the window (or read a census JSON) "
+                                 "and join them with the map-growth sites")
 
     def run(self, args: argparse.Namespace) -> int:
         from mapdoctor.collect.target import parse_target
 
-        options = live_options(args)
+        options = replace(live_options(args), census=args.census)
         target = parse_target(args.url, headers=args.header, cacert=args.cacert, insecure=args.insecure)
         warn_about_transport(target, insecure=args.insecure, stream=sys.stderr)
         with memory_budget(args):
@@ -128,10 +133,19 @@ def run_live(target: Target, options: LiveOptions, *, stderr: TextIO) -> int:
         folder = Path(tempfile.mkdtemp(prefix="mapdoctor-"))
     try:
         progress = make_progress(stderr, quiet=options.quiet)
+        census_job = None
+        if options.census:
+            from mapdoctor.cli.census import CensusJob
+
+            census_job = CensusJob(options.census, float(options.duration_s))
         loader = EagerLoader()
         coll = collect(target, folder, duration_s=options.duration_s, progress=progress,
                        on_evidence=loader.submit)
         diagnosis = analyse(coll, keep_paths=options.out is not None, folder=options.out, loader=loader)
+        if census_job is not None:
+            from mapdoctor.cli.census import join_into
+
+            join_into(diagnosis, census_job)
     finally:
         if options.out is None:
             shutil.rmtree(folder, ignore_errors=True)

@@ -54,6 +54,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("mapgrow-minor", "mostly waiting; a small unhinted map per request: growth near the threshold"),
     Scenario("builder", "CSV export into a strings.Builder without Grow: slice growth under WriteString"),
     Scenario("mapgrow-field", "map field made in a constructor, filled through a method; make and insert apart"),
+    Scenario("census", "package-level maps of known len, capacity and bytes (map census)", fixture=False),
+    Scenario("globalindex", "a package-level map rebuilt from empty in a loop (census join)", fixture=False),
+    Scenario("censusbig", "benchmarks only: ~1 GiB in maps and 100,000 small maps (census speed)", fixture=False),
     Scenario(
         "manystacks",
         "benchmarks only: MemProfileRate=1, allocations from a huge number of distinct stacks",
