@@ -30,7 +30,7 @@ def source_hash(src: Path = LAB_SOURCE_DIR) -> str:
     digest = hashlib.sha256()
     files = sorted([*src.glob("*.go"), src / "go.mod"])
     if src == LAB_SOURCE_DIR:
-        files += sorted(FLIGHTRECORDER_DIR.glob("*.go")) + [FLIGHTRECORDER_DIR / "go.mod"]
+        files += [*sorted(FLIGHTRECORDER_DIR.glob("*.go")), FLIGHTRECORDER_DIR / "go.mod"]
     for path in files:
         digest.update(path.parent.name.encode() + b"/" + path.name.encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
