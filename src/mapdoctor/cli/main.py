@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "mapdoctor.cli.diagnose",
     "mapdoctor.cli.demo",
     "mapdoctor.cli.lint",
+    "mapdoctor.cli.watch",
 )
 
 EXIT_OK = 0
