@@ -11,6 +11,7 @@ import html
 import time
 from datetime import UTC, datetime
 
+from mapdoctor.safetext import for_terminal
 from mapdoctor.watch.agent import Agent
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; form-action 'none'"
@@ -18,7 +19,8 @@ MAX_ROWS = 500
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    # Control and bidi characters become visible escapes too: they can hide or reorder text.
+    return html.escape(for_terminal(str(value)), quote=True)
 
 
 def _ago(wall: float | None) -> str:
