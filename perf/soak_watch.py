@@ -85,7 +85,8 @@ class FleetThread:
         self.downs = 0
         self.spikes = 0
         self._tasks: set[asyncio.Future[None]] = set()
-        threading.Thread(target=self._run, daemon=True, name="fleet").start()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="fleet")
+        self.thread.start()
         if not self.ready.wait(60):
             raise SystemExit("the fake fleet did not start")
 
@@ -98,6 +99,15 @@ class FleetThread:
         await self.fleet.add(self.n, rng)
         write_sd(self.fleet, self.sd, self.labs)
         self.ready.set()
+        await self._chaos(rng)
+        for t in self.fleet.targets:
+            await self.fleet.stop_target(t)
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _chaos(self, rng: random.Random) -> None:
         next_down, next_spike = time.monotonic() + 15, time.monotonic() + 30
         while not self.stop:
             await asyncio.sleep(0.5)
@@ -223,7 +233,7 @@ def main() -> int:
             el = now - t0
             if restarts and el >= restarts[0][0]:
                 # Make a capture start (a webhook for a fake target), then stop the agent in the middle of it.
-                when, sig = restarts.pop(0)
+                _, sig = restarts.pop(0)
                 mid = False
                 for _ in range(10):
                     t = rng.choice([t for t in fleet.fleet.targets if t.up])
@@ -269,6 +279,7 @@ def main() -> int:
         agent.stop(signal.SIGTERM)
     finally:
         fleet.stop = True
+        fleet.thread.join(timeout=30)
         for lab in labs:
             lab.stop()
 
