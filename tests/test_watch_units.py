@@ -22,7 +22,14 @@ from mapdoctor.errors import InputError
 from mapdoctor.watch.alerts import PayloadError, match, parse_payload
 from mapdoctor.watch.discovery import Discovery, FileSource, StaticSource
 from mapdoctor.watch.store import BundleStore, StoreError, iter_bundle_dirs, verify_bundle
-from mapdoctor.watch.targets import Shard, hashmod, make_target, parse_target_file, parse_target_groups
+from mapdoctor.watch.targets import (
+    Shard,
+    WatchTarget,
+    hashmod,
+    make_target,
+    parse_target_file,
+    parse_target_groups,
+)
 from mapdoctor.watch.triggers import Baseline, TriggerRules, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,7 +141,7 @@ def test_thresholds() -> None:
 
 # -- alerts ----------------------------------------------------------------------------------
 
-def _targets() -> list:  # type: ignore[type-arg]
+def _targets() -> list[WatchTarget]:
     groups = [{"targets": ["127.0.0.1:6060"], "labels": {"instance": "api-1"}}, {"targets": ["127.0.0.1:7070"]}]
     return [make_target(d) for d in parse_target_groups(json.dumps(groups).encode(), "x")]
 
@@ -281,3 +288,58 @@ def test_light_sample_timing_is_bounded() -> None:
     got = light_sample(parse_target("127.0.0.1:1"), 1)
     assert got.reason == "refused" and got.cpu_profile is None
     assert time.monotonic() - t0 < 5
+
+
+def test_http_sd_reads_target_groups_and_keeps_them_when_the_endpoint_fails() -> None:
+    import http.server
+    import threading
+
+    from mapdoctor.watch.discovery import HttpSdSource
+
+    state = {"status": 200, "body": json.dumps([{"targets": ["127.0.0.1:6060"], "labels": {"job": "a"}}]).encode()}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(state["status"])  # type: ignore[arg-type]
+            self.send_header("Content-Type", "application/json")
+            body = state["body"]
+            assert isinstance(body, bytes)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}/sd?zone=a"
+        disc = Discovery([HttpSdSource(url, refresh_s=0.0)])
+        got = disc.poll(0.0)
+        assert got is not None and [t.key for t in got] == ["http://127.0.0.1:6060/debug/pprof/"]
+        assert got[0].labels == (("job", "a"),)
+        state["status"] = 500
+        assert disc.poll(1.0) is None  # the endpoint fails: the last list stays
+        assert disc.sources[0].status.error is not None and "HTTP 500" in disc.sources[0].status.error
+        state["status"], state["body"] = 200, b"not json"
+        assert disc.poll(2.0) is None and "not JSON" in (disc.sources[0].status.error or "")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["watch"], "at least one TARGET"),
+    (["watch", "127.0.0.1:1", "--shard", "3/3"], "--shard"),
+    (["watch", "127.0.0.1:1", "--window", "0"], "--window"),
+    (["watch", "127.0.0.1:1", "--listen", "nowhere"], "--listen"),
+    (["watch", "127.0.0.1:1", "--keep-size", "lots"], "--keep-size"),
+])
+def test_watch_usage_errors_are_one_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str],
+                                         tmp_path: Path) -> None:
+    from mapdoctor.cli.main import main
+
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
