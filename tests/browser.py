@@ -4,7 +4,7 @@
 screenshot and dumps the DOM after layout. The result says which URLs the page requested
 (``network_urls``: anything but the page itself), the DOM text, and the screenshot's pixels,
 so a test can assert "rendered, showed something, fetched nothing". Chromium comes from
-Debian's ``chromium`` package (installed by ``.ci/run``).
+Debian's ``chromium`` package (installed on first need by ``tests/debian.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+import debian
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TIMEOUT_S = 90
@@ -38,7 +38,7 @@ def find_browser() -> str | None:
 def require_browser() -> str:
     path = find_browser()
     if path is None:
-        pytest.skip("headless Chromium not found (Debian package 'chromium'; .ci/run installs it)")
+        path = debian.need("chromium", *BROWSERS)
     return path
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+import debian
 from mapdoctor.cli.main import main
 from mapdoctor.lab.build import build_lab
 from mapdoctor.lab.scenarios import LabService
@@ -129,9 +130,7 @@ def test_freeze_is_bounded_and_the_process_runs_on(service: tuple[LabService, di
 
 def test_core_file_gives_the_same_census(lab: tuple[str, Path], service: tuple[LabService, dict[str, Any]],
                                          capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    gcore = shutil.which("gcore")
-    if gcore is None:
-        pytest.skip("gcore not found (Debian package 'gdb'; .ci/run installs it)")
+    gcore = debian.need("gdb", "gcore")
     svc, expect = service
     prefix = tmp_path / "core"
     proc = subprocess.run([gcore, "-o", str(prefix), str(svc.pid)], capture_output=True, text=True, timeout=120)

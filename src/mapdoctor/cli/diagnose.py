@@ -8,6 +8,7 @@ import shutil
 import sys
 import tempfile
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -20,6 +21,7 @@ from mapdoctor.collect.plan import DEFAULT_DURATION_S, EVIDENCE_FILES, MAX_DURAT
 if TYPE_CHECKING:
     from mapdoctor.analysis.findings import Diagnosis
     from mapdoctor.collect.collector import Collection, PartResult
+    from mapdoctor.collect.plan import PartSpec
     from mapdoctor.collect.target import Target
     from mapdoctor.formats.detect import LoadResult
 
@@ -37,6 +39,8 @@ class LiveOptions:
     announce_out: bool = True
     #: ``--census PID|FILE``: a map census joined with the growth sites (a PID is watched over the window).
     census: str | None = None
+    #: Take the trace from the service's flight recorder when it has one (``collect.flight``).
+    flight_recorder: bool = True
 
 
 class DiagnoseCommand:
@@ -60,6 +64,9 @@ class DiagnoseCommand:
         parser.add_argument("--census", metavar="PID|FILE",
                             help="census the maps of this process over the window (or read a census JSON) "
                                  "and join them with the map-growth sites")
+        parser.add_argument("--no-flight-recorder", dest="flight_recorder", action="store_false",
+                            help="take a live trace even when the service serves a flight recorder "
+                                 "at /debug/pprof/flightrecorder")
 
     def run(self, args: argparse.Namespace) -> int:
         from mapdoctor.collect.target import parse_target
@@ -88,7 +95,8 @@ def live_options(args: argparse.Namespace, out: Path | None = None) -> LiveOptio
     if not MIN_DURATION_S <= duration <= MAX_DURATION_S:
         raise UsageError(f"--duration must be between {MIN_DURATION_S} and {MAX_DURATION_S} seconds")
     return LiveOptions(duration, out if out is not None else getattr(args, "out", None),
-                       args.json_target, bool(args.quiet), html_target=args.html_target)
+                       args.json_target, bool(args.quiet), html_target=args.html_target,
+                       flight_recorder=bool(getattr(args, "flight_recorder", True)))
 
 
 def warn_about_transport(target: Target, *, insecure: bool, stream: TextIO) -> None:
@@ -138,10 +146,12 @@ def run_live(target: Target, options: LiveOptions, *, stderr: TextIO) -> int:
             from mapdoctor.cli.census import CensusJob
 
             census_job = CensusJob(options.census, float(options.duration_s))
+        rewrite, recorder = flight_plan(target, options)
         loader = EagerLoader()
         coll = collect(target, folder, duration_s=options.duration_s, progress=progress,
-                       on_evidence=loader.submit)
-        diagnosis = analyse(coll, keep_paths=options.out is not None, folder=options.out, loader=loader)
+                       on_evidence=loader.submit, parts=rewrite)
+        diagnosis = analyse(coll, keep_paths=options.out is not None, folder=options.out, loader=loader,
+                            extra_notes=flight_notes(coll, recorder))
         if census_job is not None:
             from mapdoctor.cli.census import join_into
 
@@ -154,6 +164,24 @@ def run_live(target: Target, options: LiveOptions, *, stderr: TextIO) -> int:
         print(f"mapdoctor: evidence saved in {options.out} "
               f"(`mapdoctor analyze {options.out}` gives this verdict again offline)", file=stderr)
     return 0
+
+
+def flight_plan(target: Target, options: LiveOptions) -> tuple[Callable[[list[PartSpec]], list[PartSpec]] | None,
+                                                                str | None]:
+    """The plan rewrite that takes the trace from the service's flight recorder, if it runs one."""
+    if not options.flight_recorder:
+        return None, None
+    from mapdoctor.collect.flight import plan_rewrite_for
+
+    return plan_rewrite_for(target, options.duration_s)
+
+
+def flight_notes(coll: Collection, recorder: str | None) -> list[str]:
+    trace = coll.part("trace")
+    if recorder is None or trace is None or trace.status != "ok":
+        return []
+    return [f"execution trace from the service's flight recorder ({recorder.removeprefix('flight recorder: ')}): "
+            "it covers the seconds before the collection too"]
 
 
 class EagerLoader:
@@ -225,7 +253,7 @@ class EagerLoader:
 
 
 def analyse(coll: Collection, *, keep_paths: bool, folder: Path | None,
-            loader: EagerLoader | None = None) -> Diagnosis:
+            loader: EagerLoader | None = None, extra_notes: Sequence[str] = ()) -> Diagnosis:
     """Load what was collected and diagnose it; InputError when nothing is usable."""
     from mapdoctor.analysis.diagnose import diagnose
     from mapdoctor.collect.manifest import write_manifest
@@ -249,7 +277,7 @@ def analyse(coll: Collection, *, keep_paths: bool, folder: Path | None,
         why = f"{first.what}: {first.why}" if first else "nothing could be read"
         raise InputError(coll.target.display, "http", f"nothing usable was collected ({why})")
     failed = any(p.status != "ok" for p in coll.parts if p.is_evidence) or bool(loaded.skipped)
-    diagnosis = diagnose(loaded, notes=coll.notes())
+    diagnosis = diagnose(loaded, notes=[*coll.notes(), *extra_notes])
     diagnosis.partial = diagnosis.partial or failed
     return diagnosis
 

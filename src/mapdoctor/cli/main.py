@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "mapdoctor.cli.demo",
     "mapdoctor.cli.lint",
     "mapdoctor.cli.census",
+    "mapdoctor.cli.watch",
 )
 
 EXIT_OK = 0

@@ -110,15 +110,19 @@ def collect(
     progress: Progress | None = None,
     max_goroutines_for_dump: int = MAX_GOROUTINES_FOR_DUMP,
     on_evidence: Callable[[PartResult], None] | None = None,
+    parts: Callable[[list[PartSpec]], list[PartSpec]] | None = None,
 ) -> Collection:
     """Collect everything from ``target`` into ``out_dir`` (which must exist).
 
     ``on_evidence`` is called (from the calling thread) with each part saved, as soon as
-    it is: decoding can start while the window still runs.
+    it is: decoding can start while the window still runs. ``parts`` may rewrite the plan
+    (e.g. take the trace from the service's flight recorder, ``collect.flight``).
     """
-    return _Run(target, out_dir, duration_s,
-                trace_s if trace_s is not None else trace_seconds_for(duration_s),
-                progress or NullProgress(), max_goroutines_for_dump, on_evidence).run()
+    run = _Run(target, out_dir, duration_s,
+               trace_s if trace_s is not None else trace_seconds_for(duration_s),
+               progress or NullProgress(), max_goroutines_for_dump, on_evidence)
+    run.rewrite_plan = parts
+    return run.run()
 
 
 class _Run:
@@ -137,9 +141,12 @@ class _Run:
         self.t0 = 0.0
         self.running: dict[str, PartSpec] = {}
         self.dump_decided = False
+        self.rewrite_plan: Callable[[list[PartSpec]], list[PartSpec]] | None = None
 
     def run(self) -> Collection:
         specs = plan(self.coll.duration_s, self.coll.trace_s)
+        if self.rewrite_plan is not None:
+            specs = self.rewrite_plan(specs)
         self.progress.start(self.target.display, self.coll.duration_s, specs)
         self.t0 = time.monotonic()
         try:

@@ -15,6 +15,8 @@ from mapdoctor.lab.toolchain import GoToolchain, cache_dir
 
 #: The Go module of the lab service.
 LAB_SOURCE_DIR = Path(__file__).resolve().parent / "go"
+#: The flight recorder package the lab imports (a module of its own, replaced by path in go.mod).
+FLIGHTRECORDER_DIR = Path(__file__).resolve().parent.parent / "go" / "flightrecorder"
 BINARY_NAME = "mapdoctorlab"
 BUILD_TIMEOUT_S = 600
 
@@ -24,11 +26,13 @@ class LabError(Exception):
 
 
 def source_hash(src: Path = LAB_SOURCE_DIR) -> str:
-    """Hash of the module's sources (file names and contents)."""
+    """Hash of the module's sources (file names and contents), the packages it imports included."""
     digest = hashlib.sha256()
     files = sorted([*src.glob("*.go"), src / "go.mod"])
+    if src == LAB_SOURCE_DIR:
+        files += [*sorted(FLIGHTRECORDER_DIR.glob("*.go")), FLIGHTRECORDER_DIR / "go.mod"]
     for path in files:
-        digest.update(path.name.encode() + b"\0")
+        digest.update(path.parent.name.encode() + b"/" + path.name.encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 

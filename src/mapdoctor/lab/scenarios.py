@@ -92,8 +92,11 @@ class LabService:
         env: Mapping[str, str] | None = None,
         stderr_path: Path | None = None,
         start_timeout: float = 15.0,
+        args: tuple[str, ...] = (),
     ) -> None:
         self.binary = binary
+        #: Extra command-line flags, e.g. ``("-flightrecorder", "10s")``.
+        self.args = args
         self.scenario = scenario
         self.workers = workers
         self.extra_env = dict(env or {})
@@ -132,6 +135,7 @@ class LabService:
         cmd = [str(self.binary), "-scenario", self.scenario, "-addr", "127.0.0.1:0"]
         if self.workers is not None:
             cmd += ["-workers", str(self.workers)]
+        cmd += self.args
         env = dict(os.environ)
         env.update(self.extra_env)
         # The handle lives as long as the service; stop() closes it.

@@ -28,6 +28,7 @@ func main() {
 	workers := flag.Int("workers", 2, "self-load goroutines running work units back to back")
 	list := flag.Bool("list", false, "print the scenario names with a description and exit")
 	flag.Parse()
+	startFlightRecorder()
 
 	if *list {
 		for _, sc := range sortedScenarios() {

@@ -1,0 +1,3 @@
+module mapdoctor/flightrecorder
+
+go 1.21
