@@ -9,29 +9,29 @@ import (
 	"time"
 )
 
-type exportRow struct {
+type ledgerRow struct {
 	id, account, amount, fee, tax, flags int64
 }
 
-var exportSink atomic.Int64
+var ledgerSink atomic.Int64
 
 func init() {
 	registerHTTP("http-slicegrow",
 		"HTTP service; every 50th request appends 400000 rows to a slice without capacity (slice growth)",
-		nil, &httpService{handle: handleExport, clients: 6, think: 30 * time.Millisecond})
+		nil, &httpService{handle: handleLedgerExport, clients: 6, think: 30 * time.Millisecond})
 }
 
-func handleExport(n uint64) {
+func handleLedgerExport(n uint64) {
 	spin(250)
 	if n%50 == 25 {
-		exportSink.Add(int64(len(exportRows(400000))))
+		ledgerSink.Add(int64(len(ledgerRows(400000))))
 	}
 }
 
-func exportRows(n int) []exportRow {
-	var rows []exportRow
+func ledgerRows(n int) []ledgerRow {
+	var rows []ledgerRow
 	for i := 0; i < n; i++ {
-		rows = append(rows, exportRow{id: int64(i), account: int64(i % 97), amount: int64(i) * 3}) // no capacity
+		rows = append(rows, ledgerRow{id: int64(i), account: int64(i % 97), amount: int64(i) * 3}) // no capacity
 	}
 	return rows
 }
