@@ -30,10 +30,20 @@ class AnalyzeCommand:
         parser.add_argument("--census", metavar="PID|FILE",
                             help="join a map census (a running process, or mapdoctor/census@1 JSON) with the "
                                  "map-growth sites")
+        parser.add_argument("--base", metavar="PATH", type=Path,
+                            help="a capture from before a change (file or folder): compare against it, as "
+                                 "'mapdoctor compare PATH FILE' does (--json then writes mapdoctor/comparison@1)")
         parser.add_argument("--no-color", action="store_true", help="plain text output")
         add_memory_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
+        if getattr(args, "base", None) is not None:
+            from mapdoctor.cli.compare import run_comparison
+
+            if len(args.paths) != 1:
+                raise UsageError("--base compares one capture (a file or folder) against another")
+            with memory_budget(args):
+                return run_comparison(args.base, args.paths[0], args.json, not args.no_color)
         if args.source is not None and not args.source.is_dir():
             raise UsageError(f"--source {args.source}: not a directory")
         with memory_budget(args):

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "mapdoctor.cli.lint",
     "mapdoctor.cli.census",
     "mapdoctor.cli.watch",
+    "mapdoctor.cli.compare",
 )
 
 EXIT_OK = 0
