@@ -188,7 +188,7 @@ def _requests(b: Diagnosis, a: Diagnosis) -> dict[str, Any] | None:
 def _warnings(b: Diagnosis, a: Diagnosis, fb: SideFacts | None, fa: SideFacts | None) -> list[str]:
     w: list[str] = []
     gb, ga = b.go.version or b.go.range, a.go.version or a.go.range
-    if gb and ga and gb != ga and (b.go.version and a.go.version or b.go.maps != a.go.maps):
+    if gb and ga and gb != ga and ((b.go.version and a.go.version) or b.go.maps != a.go.maps):
         w.append(f"different Go versions ({gb} before, {ga} after): the runtime's own costs differ between "
                  "releases")
     if b.go.maps and a.go.maps and b.go.maps != a.go.maps:
