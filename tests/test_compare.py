@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +14,12 @@ from labdata import FIXTURES, ROOT
 from mapdoctor.analysis.compare_stats import fisher_exact, newcombe
 
 SRC = ROOT / "src"
+ENV = {**os.environ, "PYTHONPATH": str(SRC)}
 
 
 def _compare(before: Path, after: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "mapdoctor", "compare", str(before), str(after), *extra],
-                          capture_output=True, text=True, timeout=120,
-                          env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"})
+                          capture_output=True, text=True, timeout=120, env=ENV)
 
 
 def _json(before: Path, after: Path) -> dict:  # type: ignore[type-arg]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mapdoctor.analysis.diagnose import diagnose
 from mapdoctor.cli.command import UsageError, add_memory_option, memory_budget
+from mapdoctor.cli.export import add_export_options, export_pprof
 from mapdoctor.errors import InputError
 from mapdoctor.formats.detect import load_inputs
 from mapdoctor.reports.emit import Outputs, emit
@@ -34,6 +35,7 @@ class AnalyzeCommand:
                             help="a capture from before a change (file or folder): compare against it, as "
                                  "'mapdoctor compare PATH FILE' does (--json then writes mapdoctor/comparison@1)")
         parser.add_argument("--no-color", action="store_true", help="plain text output")
+        add_export_options(parser)
         add_memory_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
@@ -62,6 +64,7 @@ class AnalyzeCommand:
 
             join_into(diagnosis, CensusJob(args.census))
         emit(diagnosis, Outputs(json=args.json, html=args.html, color=not args.no_color))
+        export_pprof(args, loaded, diagnosis)
         return 0
 
 

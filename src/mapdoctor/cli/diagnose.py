@@ -41,6 +41,9 @@ class LiveOptions:
     census: str | None = None
     #: Take the trace from the service's flight recorder when it has one (``collect.flight``).
     flight_recorder: bool = True
+    #: ``--export-pprof PATH`` and ``--export-cause KIND`` (``cli.export``).
+    export_pprof: str | None = None
+    export_cause: str | None = None
 
 
 class DiagnoseCommand:
@@ -67,11 +70,15 @@ class DiagnoseCommand:
         parser.add_argument("--no-flight-recorder", dest="flight_recorder", action="store_false",
                             help="take a live trace even when the service serves a flight recorder "
                                  "at /debug/pprof/flightrecorder")
+        from mapdoctor.cli.export import add_export_options
+
+        add_export_options(parser)
 
     def run(self, args: argparse.Namespace) -> int:
         from mapdoctor.collect.target import parse_target
 
-        options = replace(live_options(args), census=args.census)
+        options = replace(live_options(args), census=args.census, export_pprof=args.export_pprof,
+                          export_cause=args.export_cause)
         target = parse_target(args.url, headers=args.header, cacert=args.cacert, insecure=args.insecure)
         warn_about_transport(target, insecure=args.insecure, stream=sys.stderr)
         with memory_budget(args):
@@ -156,6 +163,8 @@ def run_live(target: Target, options: LiveOptions, *, stderr: TextIO) -> int:
             from mapdoctor.cli.census import join_into
 
             join_into(diagnosis, census_job)
+        if options.export_pprof:
+            _export(coll, options, diagnosis)
     finally:
         if options.out is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -164,6 +173,19 @@ def run_live(target: Target, options: LiveOptions, *, stderr: TextIO) -> int:
         print(f"mapdoctor: evidence saved in {options.out} "
               f"(`mapdoctor analyze {options.out}` gives this verdict again offline)", file=stderr)
     return 0
+
+
+def _export(coll: Collection, options: LiveOptions, diagnosis: Diagnosis) -> None:
+    """The cause's sub-profile, cut from the collected CPU profile while the folder still exists."""
+    from mapdoctor.cli.export import cpu_paths, export_pprof
+    from mapdoctor.formats.detect import load_inputs
+
+    paths = cpu_paths([p.path for p in coll.evidence() if p.path is not None])
+    loaded = load_inputs(paths)
+    if options.out is None:
+        loaded = _with_request_names(loaded, coll)
+    export_pprof(argparse.Namespace(export_pprof=options.export_pprof, export_cause=options.export_cause),
+                 loaded, diagnosis)
 
 
 def flight_plan(target: Target, options: LiveOptions) -> tuple[Callable[[list[PartSpec]], list[PartSpec]] | None,
