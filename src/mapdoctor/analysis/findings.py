@@ -91,3 +91,5 @@ class Diagnosis:
     #: CPU samples the shares rest on, and each share's 95 % interval (same keys as shares).
     cpu_samples: int = 0
     share_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: What to do now, in order (``analysis.runbook``): each step an ``action`` sentence and its numbers.
+    runbook: list[dict[str, Any]] = field(default_factory=list)

@@ -62,6 +62,8 @@ def to_dict(d: Diagnosis) -> dict[str, Any]:
     }
     if d.timeline is not None:
         out["timeline"] = d.timeline
+    if d.runbook:
+        out["runbook"] = d.runbook
     return out
 
 

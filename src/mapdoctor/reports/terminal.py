@@ -91,6 +91,13 @@ def render(d: Diagnosis, console: Console) -> None:
             console.print(line)
         console.print()
 
+    if d.runbook:
+        console.print(Text("Runbook: what to do now, in order", style="bold underline"))
+        for n, step in enumerate(d.runbook, 1):
+            console.print(Text(f" {n}. {_safe(str(step.get('action', '')))}"))
+        console.print(Text("    (what does not work: docs/RUNBOOK.md)", style="dim"))
+        console.print()
+
     if d.shares and any(d.shares.values()):
         parts = [f"{k} {_pct(v)}" for k, v in sorted(d.shares.items(), key=lambda kv: -kv[1]) if v >= 0.005]
         samples = f" ({d.cpu_samples} samples)" if d.cpu_samples else ""
