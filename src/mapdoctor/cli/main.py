@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "mapdoctor.cli.census",
     "mapdoctor.cli.watch",
     "mapdoctor.cli.compare",
+    "mapdoctor.cli.bench",
 )
 
 EXIT_OK = 0

@@ -1,0 +1,122 @@
+"""``mapdoctor bench``: measure the fix of a map-growth finding with a generated Go benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from mapdoctor.cli.command import UsageError
+from mapdoctor.errors import InputError
+from mapdoctor.safetext import for_terminal
+
+
+def _spec_from_capture(args: argparse.Namespace) -> Any:
+    from mapdoctor.analysis.findings import CauseKind
+    from mapdoctor.api import analyze
+    from mapdoctor.source.benchgen import parse_map_type
+
+    d = analyze(args.paths, source=args.source)
+    cause = next((c for c in d.causes if c.kind is CauseKind.MAP_GROWTH), None)
+    if cause is None or not cause.sites:
+        raise InputError(str(args.paths[0]), "bench", "no map-growth finding in these captures")
+    site = cause.sites[0]
+    if args.site:
+        file, _, line = args.site.rpartition(":")
+        site = next((s for s in cause.sites if s.file.endswith(file) and str(s.line) == line), None)  # type: ignore[assignment]
+        if site is None:
+            raise UsageError(f"--site {args.site}: not a map-growth site of the verdict")
+    cap = site.detail.get("capacity") or {}
+    size = args.size or cap.get("recommended")
+    fixes = [f.get("fix", "") + " " + f.get("message", "") for f in site.detail.get("source_findings", [])]
+    text = args.map or next((t for t in fixes if "map[" in t), None)
+    if text is None:
+        raise UsageError(f"{site.file}:{site.line}: the map's type is not known: pass --source DIR (the Go tree) "
+                         "or --map 'map[K]V'")
+    if not size:
+        raise UsageError(f"{site.file}:{site.line}: no size estimate in the captures: pass --size N")
+    return parse_map_type(text, int(size), cap.get("implementation") or d.go.maps or "swiss")
+
+
+class BenchCommand:
+    name = "bench"
+    help = ("Generate and run a Go benchmark for a map-growth finding, with its key and value types and "
+            "estimated size: no hint vs hint vs clear reuse, benchstat-style statistics.")
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("paths", nargs="*", type=Path, metavar="FILE",
+                            help="captures with a map-growth finding (as for analyze)")
+        parser.add_argument("--source", type=Path, metavar="DIR", help="Go source tree: the map's key and value types")
+        parser.add_argument("--site", metavar="FILE:LINE", help="the growth site (default: the verdict's first)")
+        parser.add_argument("--map", metavar="TYPE",
+                            help="the map type, e.g. 'map[string]*Order' (instead of --source)")
+        parser.add_argument("--size", type=int, metavar="N", help="entries per fill (default: the estimate)")
+        parser.add_argument("--emit", type=Path, metavar="DIR", help="write the benchmark module to DIR, do not run it")
+        parser.add_argument("--count", type=int, default=10, help="runs of each benchmark (default 10)")
+        parser.add_argument("--benchtime", default="0.2s", help="go test -benchtime (default 0.2s)")
+        parser.add_argument("--go", metavar="VERSION", help="Go toolchain version (default: go on PATH, or the lab's)")
+        parser.add_argument("--json", metavar="PATH", help="also write mapdoctor/bench@1 JSON to PATH ('-' = stdout)")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from mapdoctor.source.benchgen import BenchSpecError, generate, parse_map_type
+
+        if not 2 <= args.count <= 100:
+            raise UsageError("--count must be between 2 and 100")
+        try:
+            if args.paths:
+                spec = _spec_from_capture(args)
+            elif args.map and args.size:
+                spec = parse_map_type(args.map, args.size)
+            else:
+                raise UsageError("give captures with a map-growth finding, or --map TYPE and --size N")
+        except BenchSpecError as exc:
+            raise UsageError(str(exc)) from None
+        if args.emit is not None:
+            args.emit.mkdir(parents=True, exist_ok=True)
+            for name, text in generate(spec).items():
+                (args.emit / name).write_text(text, encoding="utf-8")
+            print(f"wrote {args.emit}: run it with: cd {args.emit} && go test -bench . -count=10 -benchmem",
+                  file=sys.stderr)
+            return 0
+        return _run(spec, args)
+
+
+def _run(spec: Any, args: argparse.Namespace) -> int:
+    from mapdoctor.analysis.benchrun import BASELINE, BenchRunError, run_bench
+    from mapdoctor.analysis.benchstats import ALPHA
+    from mapdoctor.lab.toolchain import find_go
+
+    tc = find_go(args.go)
+    print(f"mapdoctor: running {spec.original} x {spec.size} benchmarks ({args.count} runs each, "
+          f"-benchtime={args.benchtime})...", file=sys.stderr)
+    try:
+        result = run_bench(spec, tc.go, tc.env(), count=args.count, benchtime=args.benchtime)
+    except BenchRunError as exc:
+        raise InputError("go test", "bench", str(exc)) from None
+    if args.json != "-":
+        print(f"{for_terminal(result.go)}: {spec.original} filled with {spec.size} entries "
+              f"(benchmarked as map[{spec.key}]{spec.value}; {spec.growth_steps} growth steps without a hint)")
+        for name in result.runs:
+            parts = []
+            for metric in ("ns/op", "B/op", "allocs/op"):
+                s = result.summary(name, metric)
+                parts.append(f"{s.median:,.0f} {metric} (95% {s.low:,.0f}..{s.high:,.0f})")
+            line = f"  {name:<11} " + ", ".join(parts)
+            if name != BASELINE:
+                ratio, p = result.versus(name)
+                verdict = f"{100 * (ratio - 1):+.1f}% time, p={p:.2g}" if p < ALPHA else \
+                    f"no significant difference (p={p:.2g})"
+                line += f"  [{verdict} vs {BASELINE}]"
+            print(line)
+    if args.json:
+        text = json.dumps(result.as_dict(), indent=2) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.json).write_text(text, encoding="utf-8")
+    return 0
+
+
+COMMAND = BenchCommand()
