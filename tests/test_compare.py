@@ -58,6 +58,16 @@ def test_fix_drops_map_growth_with_an_interval_excluding_zero(go: str) -> None:
 
 
 @pytest.mark.parametrize("go", ["go1.23", "go1.27"])
+@pytest.mark.parametrize(("before", "after", "kind"), [("slicegrow", "slicegrow-fixed", "slice_growth"),
+                                                       ("gcpressure", "gcpressure-fixed", "gc_pressure")])
+def test_fixed_variants_drop_their_cause(go: str, before: str, after: str, kind: str) -> None:
+    out = _json(FIXTURES / go / before, FIXTURES / go / after)
+    c = _cause(out, kind)
+    assert c["status_before"] is not None and c["status_after"] is None, c
+    assert c["significant"] and c["ci"][1] < 0 and c["before"] - c["after"] > 0.2, c
+
+
+@pytest.mark.parametrize("go", ["go1.23", "go1.27"])
 def test_same_build_twice_is_no_significant_change(go: str) -> None:
     base = FIXTURES / "repeat" / go
     out = _json(base / "mapgrow-str-1", base / "mapgrow-str-2")

@@ -37,6 +37,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("syncmap", "sync.Map cache with ever-new keys: Load misses interleaved with new-key Stores"),
     Scenario("mutex", "32 goroutines contend on one sync.Mutex guarding a small map"),
     Scenario("gcpressure", "short-lived pointer-rich garbage over a large long-lived pointer graph, no maps"),
+    Scenario("slicegrow-fixed", "slicegrow with the report slice made with its capacity (its fixed variant)"),
+    Scenario("gcpressure-fixed", "gcpressure with scratch nodes from a reused arena (its fixed variant)"),
     Scenario("idle", "serves pprof and does nothing else (baseline)"),
     # Plain net/http services with load clients inside the program and no trace annotations: the
     # slow requests are slow for one reason each (see docs/REQUESTS.md).
