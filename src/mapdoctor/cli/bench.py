@@ -25,9 +25,10 @@ def _spec_from_capture(args: argparse.Namespace) -> Any:
     site = cause.sites[0]
     if args.site:
         file, _, line = args.site.rpartition(":")
-        site = next((s for s in cause.sites if s.file.endswith(file) and str(s.line) == line), None)  # type: ignore[assignment]
-        if site is None:
+        chosen = next((s for s in cause.sites if s.file.endswith(file) and str(s.line) == line), None)
+        if chosen is None:
             raise UsageError(f"--site {args.site}: not a map-growth site of the verdict")
+        site = chosen
     cap = site.detail.get("capacity") or {}
     size = args.size or cap.get("recommended")
     fixes = [f.get("fix", "") + " " + f.get("message", "") for f in site.detail.get("source_findings", [])]

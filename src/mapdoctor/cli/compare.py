@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mapdoctor.cli.command import add_memory_option, memory_budget
 from mapdoctor.errors import InputError
 from mapdoctor.safetext import for_terminal
 
+if TYPE_CHECKING:
+    from mapdoctor.analysis.compare import SideFacts
+    from mapdoctor.analysis.findings import Diagnosis
 
-def load_side(path: Path, label: str) -> tuple[object, object]:
+
+def load_side(path: Path, label: str) -> tuple[Diagnosis, SideFacts]:
     """Load and diagnose one side; a side with nothing usable is a one-line error."""
     from mapdoctor.analysis.compare import SideFacts
     from mapdoctor.analysis.diagnose import diagnose
@@ -30,15 +35,12 @@ def load_side(path: Path, label: str) -> tuple[object, object]:
 def run_comparison(before: Path, after: Path, json_target: str | None, color: bool) -> int:
     from rich.console import Console
 
-    from mapdoctor.analysis.compare import SideFacts, compare
-    from mapdoctor.analysis.findings import Diagnosis
+    from mapdoctor.analysis.compare import compare
     from mapdoctor.reports.comparison_json import write_json
     from mapdoctor.reports.comparison_terminal import render
 
     db, fb = load_side(before, "before")
     da, fa = load_side(after, "after")
-    assert isinstance(db, Diagnosis) and isinstance(da, Diagnosis)
-    assert isinstance(fb, SideFacts) and isinstance(fa, SideFacts)
     result = compare(db, da, before_facts=fb, after_facts=fa)
     if json_target != "-":
         render(result, Console(no_color=not color, highlight=False))
