@@ -32,10 +32,10 @@ def test_statistics_match_published_values() -> None:
 
 
 @pytest.mark.parametrize("go", ["go1.23", "go1.27"])
-def test_hinted_map_is_faster_with_p_below_005(go: str) -> None:
+def test_hinted_map_is_faster_with_p_below_005(go: str, tmp_path: Path) -> None:
     find_go(GO[go])  # installed on first need, outside the command's own timeout
-    r = _bench(str(FIXTURES / go / "mapgrow-str"), "--source", str(LAB_GO), "--go", GO[go], "--count", "6",
-               "--benchtime", "5x", "--json", "-")
+    r = _bench(str(FIXTURES / go / "mapgrow-str"), "--source", str(LAB_GO), "--go", GO[go], "--count", "8",
+               "--benchtime", "10x", "--json", "-", "--html", str(tmp_path / "b.html"))
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["schema"] == "mapdoctor/bench@1" and out["map"] == "map[string]*Order"
@@ -46,6 +46,8 @@ def test_hinted_map_is_faster_with_p_below_005(go: str) -> None:
     assert hint["significant"] and hint["p_value"] < 0.05 and hint["ratio"] < 1, by
     assert by["Hint"]["B/op"]["median"] < by["NoHint"]["B/op"]["median"]
     assert by["NoHint"]["growths/op"]["median"] > 10 and by["Hint"]["growths/op"]["median"] == 0
+    page = (tmp_path / "b.html").read_text()
+    assert "map[string]*Order" in page and "ClearReuse" in page and "<script" not in page
 
 
 def test_emitted_benchmark_compiles_and_passes_vet(tmp_path: Path) -> None:

@@ -59,6 +59,7 @@ class BenchCommand:
         parser.add_argument("--benchtime", default="0.2s", help="go test -benchtime (default 0.2s)")
         parser.add_argument("--go", metavar="VERSION", help="Go toolchain version (default: go on PATH, or the lab's)")
         parser.add_argument("--json", metavar="PATH", help="also write mapdoctor/bench@1 JSON to PATH ('-' = stdout)")
+        parser.add_argument("--html", metavar="PATH", help="also write the results as a single-file HTML report")
 
     def run(self, args: argparse.Namespace) -> int:
         from mapdoctor.source.benchgen import BenchSpecError, generate, parse_map_type
@@ -111,6 +112,10 @@ def _run(spec: Any, args: argparse.Namespace) -> int:
                     f"no significant difference (p={p:.2g})"
                 line += f"  [{verdict} vs {BASELINE}]"
             print(line)
+    if args.html:
+        from mapdoctor.reports.bench_html import write_html
+
+        write_html(result.as_dict(), args.html)
     if args.json:
         text = json.dumps(result.as_dict(), indent=2) + "\n"
         if args.json == "-":
