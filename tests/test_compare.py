@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,16 +23,17 @@ def _compare(before: Path, after: Path, *extra: str) -> subprocess.CompletedProc
                           capture_output=True, text=True, timeout=120, env=ENV)
 
 
-def _json(before: Path, after: Path) -> dict:  # type: ignore[type-arg]
+def _json(before: Path, after: Path) -> dict[str, Any]:
     r = _compare(before, after, "--json", "-")
     assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
+    out: dict[str, Any] = json.loads(r.stdout)
     assert out["schema"] == "mapdoctor/comparison@1"
-    return out  # type: ignore[no-any-return]
+    return out
 
 
-def _cause(out: dict, kind: str) -> dict:  # type: ignore[type-arg]
-    return next(c for c in out["causes"] if c["kind"] == kind)  # type: ignore[no-any-return]
+def _cause(out: dict[str, Any], kind: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(c for c in out["causes"] if c["kind"] == kind)
+    return found
 
 
 def test_newcombe_and_fisher_match_published_values() -> None:
