@@ -464,3 +464,14 @@ def test_out_folder_of_something_else_is_refused(tmp_path: Path, capsys: pytest.
     assert main(["diagnose", "127.0.0.1:9", "--out", str(tmp_path)]) == 2
     assert "the folder is not empty" in capsys.readouterr().err
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_stalling_index_page_is_a_partial_result_with_a_note(
+        serve: Callable[[dict[str, str]], FaultServer], capsys: pytest.CaptureFixture[str]) -> None:
+    srv = serve({"": "stall"})
+    status, out, err, elapsed = _diagnose(srv.url, capsys)
+    assert status == 0, err
+    assert elapsed < LONGEST_TIMEOUT + SLACK_S
+    report = json.loads(out)
+    assert report["partial"] is True
+    assert "pprof index (/debug/pprof/) not collected: no answer within" in _notes(out)

@@ -83,3 +83,29 @@ def test_a_file_given_explicitly_is_linted_even_in_testdata(tmp_path: Path) -> N
     target = tmp_path / "testdata" / "f.go"
     target.write_text(GOOD)
     assert len(lint_paths([target]).findings) == 1
+
+
+@pytest.mark.parametrize("shape", ["range", "make"])
+def test_deeply_nested_loops_are_linear(tmp_path: Path, shape: str) -> None:
+    # Walking up from a node costs tree-sitter its depth; rules that did it for every node of
+    # a deeply nested function were cubic (2,000 nested loops never finished).
+    def source(n: int) -> str:
+        level = ("for i := range xs {\nm[i] = i\n" if shape == "range"
+                 else "for range xs {\nm := make(map[int]int)\nm[1] = 1\n")
+        return ("package p\n\nfunc F(xs []int) map[int]int {\n\tm := map[int]int{}\n"
+                + level * n + "}\n" * n + "return m\n}\n")
+
+    times = []
+    for n in (250, 2000):
+        d = tmp_path / str(n)
+        d.mkdir()
+        (d / "deep.go").write_text(source(n))
+        start = time.monotonic()
+        report = lint_paths([d])
+        times.append(time.monotonic() - start)
+        assert report.files_checked == 1 and not report.skipped
+        if shape == "make":
+            assert len([f for f in report.findings if f.rule == "MD006"]) == n
+    assert times[1] < 20
+    # 8 times the levels: linear is 8 times as long, quadratic 64; leave room for a busy machine.
+    assert times[1] < max(0.5, times[0]) * 30

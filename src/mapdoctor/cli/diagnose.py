@@ -298,7 +298,7 @@ def analyse(coll: Collection, *, keep_paths: bool, folder: Path | None,
         first = loaded.skipped[0] if loaded.skipped else None
         why = f"{first.what}: {first.why}" if first else "nothing could be read"
         raise InputError(coll.target.display, "http", f"nothing usable was collected ({why})")
-    failed = any(p.status != "ok" for p in coll.parts if p.is_evidence) or bool(loaded.skipped)
+    failed = coll.incomplete() or bool(loaded.skipped)
     diagnosis = diagnose(loaded, notes=[*coll.notes(), *extra_notes])
     diagnosis.partial = diagnosis.partial or failed
     return diagnosis

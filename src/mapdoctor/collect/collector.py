@@ -76,6 +76,11 @@ class Collection:
     def notes(self) -> list[str]:
         """Caveats for the analysis: what is missing and why."""
         out = []
+        index = self.part("index")
+        if index is not None and index.status != OK:
+            # Not evidence itself, but the goroutine count and the Go version hint come from it.
+            out.append(f"{index.spec.label} (/debug/pprof/) not collected: {index.error}; "
+                       "the goroutine count comes from the goroutine profile alone")
         for p in self.parts:
             if not p.is_evidence or p.status == OK:
                 continue
@@ -85,6 +90,10 @@ class Collection:
             out.append(f"Go version not exposed over HTTP; {self.go_hint.releases} "
                        f"(from the {self.go_hint.evidence})")
         return out
+
+    def incomplete(self) -> bool:
+        """Whether any part failed, the index page included."""
+        return any(p.status != OK for p in self.parts if p.is_evidence or p.spec.name == "index")
 
     def failure_reason(self) -> str:
         """One line for when nothing usable was collected."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, TextIO
 
+from mapdoctor.safetext import for_terminal
+
 if TYPE_CHECKING:
     from rich.progress import Progress as RichBar
     from rich.progress import TaskID
@@ -60,7 +62,8 @@ class LineProgress(NullProgress):
         self.stream = stream
 
     def start(self, target: str, duration_s: int, parts: Sequence[PartSpec]) -> None:
-        print(f"mapdoctor: collecting from {target} for {duration_s} s", file=self.stream, flush=True)
+        print(f"mapdoctor: collecting from {for_terminal(target)} for {duration_s} s", file=self.stream,
+              flush=True)
 
     def finish(self, collection: Collection) -> None:
         print(f"mapdoctor: {summary(collection)}", file=self.stream, flush=True)
@@ -79,7 +82,8 @@ class LiveProgress(NullProgress):
     def start(self, target: str, duration_s: int, parts: Sequence[PartSpec]) -> None:
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
-        self.console.print(f"mapdoctor: collecting from {target} for {duration_s} s", highlight=False)
+        self.console.print(f"mapdoctor: collecting from {for_terminal(target)} for {duration_s} s",
+                           highlight=False, markup=False)
         self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                             TextColumn("{task.fields[left]}"), console=self.console, transient=True)
         self.task = self.bar.add_task("starting", total=float(duration_s), left=f"{duration_s} s left")
@@ -98,7 +102,8 @@ class LiveProgress(NullProgress):
             return
         from rich.markup import escape
 
-        label, error = escape(result.spec.label), escape(result.error or "")
+        # Errors quote the server's own words (HTTP bodies): escaped for the terminal, then for rich.
+        label, error = escape(result.spec.label), escape(for_terminal(result.error or ""))
         if result.status == "ok":
             line = f"  [green]ok[/]    {label}: {_human(result.size)} in {result.elapsed_s:.1f} s"
         elif result.status == "skipped":

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mapdoctor.source import rule_goroutine, rule_lifetime, rule_prealloc, rule_profile_sites, rule_syncmap
+from mapdoctor.source import gotree, rule_goroutine, rule_lifetime, rule_prealloc, rule_profile_sites, rule_syncmap
 from mapdoctor.source.context import FileContext
 from mapdoctor.source.files import SourceFile, Unreadable, go_version, load
 from mapdoctor.source.findings import Finding, ProfileSite, SkippedFile
@@ -88,6 +88,12 @@ def _lint_group(sources: list[SourceFile], result: PackageResult,
         contexts.append(FileContext(s.display, s.data, root, pkg, go_version=go_version(s.path.parent)))
     for c in contexts:
         c.package_files = contexts
+    with gotree.indexed(c.root for c in contexts):
+        _analyse(contexts, result, blamed)
+
+
+def _analyse(contexts: list[FileContext], result: PackageResult,
+             blamed: Sequence[tuple[str, BlamedSite]]) -> None:
     done: list[FileContext] = []
     for c in contexts:
         if _run(c, result):

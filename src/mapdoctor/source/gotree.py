@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import tree_sitter
 import tree_sitter_go
@@ -98,19 +99,77 @@ def walk(node: Node, *, into_functions: bool = True) -> Iterator[Node]:
         stack.extend(reversed(n.children))
 
 
+# tree-sitter finds a node's parent by descending from the root, so walking up from a node
+# `depth` levels deep costs depth² steps, and rules that ask this for every node of a deeply
+# nested function turn cubic (2,000 nested loops never finished). While a package is analysed
+# its trees are indexed once, top-down: each node's parent, enclosing function and innermost
+# loop become dictionary look-ups, and the analysis stays linear in the tree's size.
+_PARENT: dict[int, Node] = {}
+_FUNCTION: dict[int, Node | None] = {}
+_LOOP: dict[int, Node | None] = {}
+
+
+@contextlib.contextmanager
+def indexed(roots: Iterable[Node]) -> Iterator[None]:
+    """Index the trees under ``roots`` for the duration of the block (node ids are only
+    unique while their trees are alive, so the index must not outlive them)."""
+    keys: list[int] = []
+    for root in roots:
+        _FUNCTION[root.id] = None
+        _LOOP[root.id] = None
+        keys.append(root.id)
+        stack = [root]
+        while stack:
+            n = stack.pop()
+            nid = n.id
+            func = n if n.type in FUNCTION_TYPES else _FUNCTION[nid]
+            loop = n if n.type == "for_statement" else (None if n.type in FUNCTION_TYPES else _LOOP[nid])
+            for c in n.children:
+                cid = c.id
+                _PARENT[cid] = n
+                _FUNCTION[cid] = func
+                _LOOP[cid] = loop
+                keys.append(cid)
+                stack.append(c)
+    try:
+        yield
+    finally:
+        for k in keys:
+            _PARENT.pop(k, None)
+            _FUNCTION.pop(k, None)
+            _LOOP.pop(k, None)
+
+
+def parent(node: Node) -> Node | None:
+    got = _PARENT.get(node.id)
+    return got if got is not None else node.parent
+
+
 def enclosing(node: Node, types: frozenset[str] | set[str], stop: Node | None = None) -> Node | None:
-    p = node.parent
+    p = parent(node)
     while p is not None:
         if p.type in types:
             return p
         if stop is not None and p.id == stop.id:
             return None
-        p = p.parent
+        p = parent(p)
     return None
 
 
 def enclosing_function(node: Node) -> Node | None:
+    nid = node.id
+    if nid in _FUNCTION:
+        return _FUNCTION[nid]
     return enclosing(node, FUNCTION_TYPES)
+
+
+def innermost_loop(node: Node) -> Node | None:
+    """The closest enclosing for statement within the same function."""
+    nid = node.id
+    if nid in _LOOP:
+        return _LOOP[nid]
+    p = enclosing(node, frozenset({"for_statement"}) | FUNCTION_TYPES)
+    return p if p is not None and p.type == "for_statement" else None
 
 
 def contains(outer: Node, inner: Node) -> bool:

@@ -244,15 +244,14 @@ def exits(loop: Node) -> Exits:
 
 def innermost_loop(node: Node) -> Node | None:
     """The closest enclosing for statement within the same function."""
-    p = gotree.enclosing(node, frozenset({"for_statement"}) | gotree.FUNCTION_TYPES)
-    return p if p is not None and p.type == "for_statement" else None
+    return gotree.innermost_loop(node)
 
 
 def is_conditional(node: Node, loop: Node) -> bool:
     """Whether ``node`` runs only under a condition inside ``loop``'s body."""
-    p = node.parent
+    p = gotree.parent(node)
     while p is not None and p.id != loop.id:
         if p.type in _CONDITIONAL:
             return True
-        p = p.parent
+        p = gotree.parent(p)
     return False

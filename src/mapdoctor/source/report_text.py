@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from mapdoctor.analysis.advice import capacity_text
+from mapdoctor.safetext import for_terminal
 from mapdoctor.source.findings import Finding, LintReport
 from mapdoctor.source.rules import RULES
 
@@ -64,4 +65,6 @@ def to_text(report: LintReport, *, explain: bool = False) -> str:
     out.append(f"{len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}"
                f"{f' ({conf} confidence)' if conf else ''} in {report.files_checked} files "
                f"({report.lines_checked} lines); {len(report.skipped)} skipped")
-    return "\n".join(out) + "\n"
+    # File names, skip reasons and source text come from the tree being linted: no line may
+    # carry a control character to the terminal (nor a newline that forges another finding).
+    return "\n".join(for_terminal(line) for line in out) + "\n"

@@ -4,6 +4,7 @@ iteration where clear would reuse it)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from mapdoctor.source import gotree, loops
@@ -146,15 +147,16 @@ def _on_error_path(call: Node) -> bool:
     """Whether ``call`` runs only when something failed: inside an ``if`` whose condition tests an
     error (``err != nil``) or whose branch returns a non-nil error."""
     func = gotree.enclosing_function(call)
-    n = call.parent
+    n = gotree.parent(call)
     while n is not None and (func is None or n.id != func.id):
-        if n.type == "block" and n.parent is not None and n.parent.type == "if_statement":
-            cond = child(n.parent, "condition")
+        up = gotree.parent(n)
+        if n.type == "block" and up is not None and up.type == "if_statement":
+            cond = child(up, "condition")
             if cond is not None and re.search(r"\berr\w*\s*!=\s*nil\b", text(cond)):
                 return True
             if _returns_error(n, func):
                 return True
-        n = n.parent
+        n = gotree.parent(n)
     return False
 
 
@@ -224,13 +226,49 @@ def check_remade(ctx: FileContext) -> None:
                 related=[ctx.related(loop, "the loop")], cost_lines=tuple(u.start_point.row + 1 for u in uses))
 
 
+def _redeclared_value(stmt: Node, name: str) -> list[Node] | None:
+    """The values of ``stmt`` if it declares ``name`` anew (the rest of its block sees the new
+    one), else None."""
+    if stmt.type == "short_var_declaration":
+        left = child(stmt, "left")
+        if left is not None and any(n.type == "identifier" and text(n) == name for n in named(left)):
+            right = child(stmt, "right")
+            return [right] if right is not None else []
+    elif stmt.type == "var_declaration":
+        specs = [c for c in named(stmt) if c.type == "var_spec"]
+        if any(text(nm) == name for sp in specs for nm in sp.children_by_field_name("name")):
+            return [v for sp in specs for v in [child(sp, "value")] if v is not None]
+    return None
+
+
+def _visible(body: Node, name: str, decl: Node) -> Iterator[Node]:
+    """The nodes of ``body`` where ``name`` may still mean ``decl``'s variable: after a nested
+    redeclaration the rest of that block is skipped, so nested loops that each declare the
+    same name are each walked once, not once per enclosing level."""
+    stack: list[Iterator[Node]] = [iter((body,))]
+    while stack:
+        n = next(stack[-1], None)
+        if n is None:
+            stack.pop()
+            continue
+        yield n
+        if n.id != decl.id:
+            values = _redeclared_value(n, name)
+            up = gotree.parent(n)
+            if values is not None and up is not None and up.type in ("statement_list", "block"):
+                stack.pop()
+                stack.append(iter(values))
+                continue
+        stack.append(iter(n.children))
+
+
 def _uses_in(ctx: FileContext, body: Node, name: str, decl: Node) -> list[Node] | None:
     """Statements using the map inside the loop body, or None if the map may outlive the
     iteration (stored, passed on, returned, captured)."""
     resolver = ctx.resolver(decl)
     decl_at = decl.end_byte
     uses: list[Node] = []
-    for n in gotree.walk(body):
+    for n in _visible(body, name, decl):
         if n.type != "identifier" or text(n) != name or n.start_byte < decl_at:
             continue
         d = resolver.decl_of(n)
@@ -238,7 +276,7 @@ def _uses_in(ctx: FileContext, body: Node, name: str, decl: Node) -> list[Node] 
             continue
         if gotree.enclosing_function(n) != gotree.enclosing_function(decl):
             return None  # captured by a closure
-        parent = n.parent
+        parent = gotree.parent(n)
         if parent is None:
             return None
         pt = parent.type
@@ -249,12 +287,13 @@ def _uses_in(ctx: FileContext, body: Node, name: str, decl: Node) -> list[Node] 
             uses.append(parent)
             continue
         if pt == "argument_list":
-            call = parent.parent
+            call = gotree.parent(parent)
             fn = child(call, "function") if call is not None else None
             if fn is not None and text(fn) in ("len", "delete", "clear"):
                 uses.append(parent)
                 continue
-        if pt == "expression_list" and parent.parent is not None and parent.parent.id == decl.id:
+        grand = gotree.parent(parent)
+        if pt == "expression_list" and grand is not None and grand.id == decl.id:
             continue
         return None
     return uses

@@ -64,7 +64,7 @@ def check(ctx: FileContext) -> None:
         d = _candidate(caps)
         if d is None:
             continue
-        block = d.stmt.parent
+        block = gotree.parent(d.stmt)
         if block is None or block.type != "statement_list" or gotree.enclosing_function(d.stmt) is None:
             continue
         _check_decl(ctx, d, block)

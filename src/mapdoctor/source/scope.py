@@ -7,6 +7,7 @@ expression it does not model. The rules treat "unknown" conservatively.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -230,6 +231,8 @@ class FunctionScope:
         self.func = func
         self.pkg = pkg
         self._decls: dict[str, list[Decl]] | None = None
+        self._sorted: dict[str, list[Decl]] = {}
+        self._starts: dict[str, list[int]] = {}
 
     @property
     def decls(self) -> dict[str, list[Decl]]:
@@ -259,8 +262,8 @@ class FunctionScope:
 
     @staticmethod
     def _param(p: Node, add: Callable[[Decl], None]) -> None:
-        plist = p.parent
-        func = plist.parent if plist is not None else None
+        plist = gotree.parent(p)
+        func = gotree.parent(plist) if plist is not None else None
         if func is None or func.type not in gotree.FUNCTION_TYPES:
             return  # a parameter of a func type, not a declaration
         body = child(func, "body")
@@ -296,7 +299,7 @@ class FunctionScope:
 
     @staticmethod
     def _range(n: Node, add: Callable[[Decl], None]) -> None:
-        loop = n.parent
+        loop = gotree.parent(n)
         left, right = child(n, "left"), child(n, "right")
         if loop is None or left is None or right is None or not _declares(n):
             return
@@ -306,12 +309,20 @@ class FunctionScope:
                          range_of=right, range_slot=i, node=n))
 
     def lookup(self, name: str, at: Node) -> Decl | None:
-        best: Decl | None = None
-        for d in self.decls.get(name, ()):
-            in_scope = d.scope_start <= at.start_byte < d.scope_end and d.visible_from <= at.start_byte
-            if in_scope and (best is None or d.visible_from >= best.visible_from):
-                best = d
-        return best
+        # Scopes nest, so the innermost visible declaration is the latest one made visible
+        # before ``at`` whose scope holds it: search back from there instead of over every
+        # declaration of the name (a name declared at each of 2,000 levels made this quadratic).
+        entries = self._sorted.get(name)
+        if entries is None:
+            entries = sorted(self.decls.get(name, ()), key=lambda d: d.visible_from)
+            self._sorted[name] = entries
+            self._starts[name] = [d.visible_from for d in entries]
+        pos = at.start_byte
+        for i in range(bisect.bisect_right(self._starts[name], pos) - 1, -1, -1):
+            d = entries[i]
+            if d.scope_start <= pos < d.scope_end:
+                return d
+        return None
 
 
 _DECL_QUERY: list[tree_sitter.Query] = []
@@ -333,13 +344,13 @@ def _declares(range_clause: Node) -> bool:
 def _scope_of(stmt: Node) -> Node:
     """The region where a name declared by ``stmt`` is visible: its block, or the if/for/switch
     statement whose header declares it."""
-    p = stmt.parent
+    p = gotree.parent(stmt)
     while p is not None:
         if p.type in ("block", "for_statement", "if_statement", "expression_switch_statement",
                       "type_switch_statement", "communication_case", "expression_case",
                       "type_case", "default_case", "func_literal", "source_file"):
             return p
-        p = p.parent
+        p = gotree.parent(p)
     return stmt
 
 
