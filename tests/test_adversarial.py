@@ -24,5 +24,6 @@ def test_adversarial_run() -> None:
     assert summary["cases"] >= int(cases)
     assert summary["problems"] == [], json.dumps(summary["problems"][:20], indent=1)
     assert summary["peak_rss_mb"] <= 512, summary
+    assert summary["peak_bomb_rss_mb"] <= 512, summary
     assert summary["slowest_s"] < 60, summary
     assert proc.returncode == 0
