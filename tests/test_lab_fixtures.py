@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from gotools import go_tool
 from mapdoctor.lab.build import build_lab
 from mapdoctor.lab.capture import (
     MAX_FIXTURE_BYTES,
@@ -98,7 +99,7 @@ def test_profile_string_rewrite_round_trips() -> None:
 
 def _pprof_cum(tc: GoToolchain, path: Path) -> dict[str, float]:
     """cum% by function from `go tool pprof -top -cum`."""
-    out = subprocess.run([str(tc.go), "tool", "pprof", "-top", "-cum", "-nodecount=300", str(path)],
+    out = subprocess.run([*go_tool(tc, "pprof"), "-top", "-cum", "-nodecount=300", str(path)],
                          env=tc.env(), capture_output=True, text=True, timeout=60, check=True).stdout
     shares: dict[str, float] = {}
     for line in out.splitlines():

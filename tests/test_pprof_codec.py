@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from google.protobuf.internal import api_implementation
 
+from gotools import go_tool
 from mapdoctor.errors import InputError
 from mapdoctor.formats import limits
 from mapdoctor.formats.pprof import decode_profile, encode_profile, looks_like_pprof, profile_kind
@@ -161,7 +162,7 @@ def decode_file(path: Path) -> Profile:
 
 def go_pprof(tc: GoToolchain, *args: str) -> str:
     proc = subprocess.run(
-        [str(tc.go), "tool", "pprof", *args],
+        [*go_tool(tc, "pprof"), *args],
         env=tc.env(), capture_output=True, text=True, timeout=120, check=True,
     )
     return proc.stdout

@@ -216,3 +216,34 @@ def test_varint_longer_than_64_bits_in_an_event() -> None:
     data = _with_first_delta(GO127.read_bytes(), b"\xff" * 9 + b"\x02")
     with pytest.raises(InputError, match="overflows 64 bits"):
         parse(data)
+
+
+def test_cpu_sample_bomb_is_refused_under_the_budget(tmp_path: Path) -> None:
+    """300 KB of gzip inflating to 200 MiB of CPU samples: refused in one line, in seconds,
+    before the samples are materialised."""
+    import gzip
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from testbytes import trace_cpu_sample_bomb
+
+    path = tmp_path / "bomb.trace.gz"
+    path.write_bytes(gzip.compress(trace_cpu_sample_bomb(200 << 20), mtime=0))
+    start = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "mapdoctor", "analyze", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read()  # empty: the error goes to stderr
+    err = proc.stderr.read()
+    # This child's own peak (wait4), not the largest of every child the test session ran.
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.monotonic() - start
+    peak_mb = usage.ru_maxrss / 1024
+    assert proc.returncode == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "CPU samples" in lines[0] and "--max-memory" in lines[0]
+    assert elapsed < 60
+    assert peak_mb < 512

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from gotools import go_tool
 from mapdoctor.formats.trace import parse_trace
 from mapdoctor.formats.trace.batches import HEADER_LEN, read_batch, uvarint
 from mapdoctor.formats.trace.dump import KindTimeDigest, digest_go_dump, dump_lines
@@ -82,7 +83,7 @@ def _go_dump(trace: Path) -> str:
         tc = find_go(SWISS_GO, install=False)
     except ToolchainError:
         pytest.skip(f"Go {SWISS_GO} is not installed")
-    out = subprocess.run([str(tc.go), "tool", "trace", "-d=parsed", str(trace)], env=tc.env(),
+    out = subprocess.run([*go_tool(tc, "trace"), "-d=parsed", str(trace)], env=tc.env(),
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     return out.stdout

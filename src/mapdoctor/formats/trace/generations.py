@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from mapdoctor.formats.limits import RAISE_HINT, current_budget, describe_bytes
 from mapdoctor.formats.trace import spec
 from mapdoctor.formats.trace.batches import HEADER_LEN, Batch, TraceFormatError, read_batch, uvarint
 from mapdoctor.formats.trace.varints import decode_all
@@ -224,11 +225,25 @@ def _stacks_error(b: Batch, data: bytes) -> NoReturn:
     raise TraceFormatError(b.offset, "malformed stack batch")
 
 
+#: What one CPU sample costs once decoded (its tuple, its integers, its list slot, and the
+#: sorted copy made at the end of the generation), for the memory budget.
+CPU_SAMPLE_BYTES = 300
+
+
 def _add_cpu_samples(gen: Generation, b: Batch, data: bytes) -> None:
     vals = decode_all(data, b.start + 1, b.end)
     if vals is None or len(vals) % 6:
         raise TraceFormatError(b.offset, "malformed CPU sample batch")
     samples = gen.cpu_samples
+    # Counted before they are materialised: a few MB of gzip inflate to hundreds of MB of
+    # samples that share one timestamp, and decoding them all would take gigabytes.
+    count = len(samples) + len(vals) // 6
+    budget = current_budget()
+    if count * CPU_SAMPLE_BYTES > budget.bytes:
+        raise TraceFormatError(
+            b.offset, f"decoding it would need more than {describe_bytes(budget.bytes)} of memory "
+                      f"(over {count:,} CPU samples in generation {gen.number}), more than the budget "
+                      f"per input; {RAISE_HINT}")
     for i in range(0, len(vals), 6):
         if vals[i] != spec.EV_CPU_SAMPLE:
             raise TraceFormatError(b.offset, f"expected CPU sample event, got {vals[i]}")
