@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mapdoctor.analysis.findings import Cause, Diagnosis, Site
+from mapdoctor.analysis.severity import level_of, severity_of
 
 SCHEMA = "mapdoctor/diagnosis@1"
 
@@ -49,6 +50,8 @@ def to_dict(d: Diagnosis) -> dict[str, Any]:
     out: dict[str, Any] = {
         "schema": SCHEMA,
         "verdict": d.verdict.value,
+        "severity": severity_of(d).value,
+        "level": level_of(d).value,
         "summary": d.summary,
         "confidence": d.confidence,
         "partial": d.partial,
