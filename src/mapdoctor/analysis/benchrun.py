@@ -15,8 +15,10 @@ from mapdoctor.source.benchgen import BenchSpec, generate
 
 _LINE = re.compile(r"^Benchmark(\w+?)(?:-\d+)?\s+\d+\s+(.*)$")
 _METRIC = re.compile(r"([0-9.e+-]+) ([\w/]+)")
-METRICS = ("ns/op", "B/op", "allocs/op", "growths/op")
-#: Each comparison is against the code as it is.
+#: ``misses/op`` and ``newkeys/op``: the share of a shared-map benchmark's operations of that kind.
+METRICS = ("ns/op", "B/op", "allocs/op", "growths/op", "misses/op", "newkeys/op")
+#: Each comparison is against the code as it is: ``NoHint`` for a map-growth finding (the
+#: spec's ``baseline`` says which: ``SyncMap`` for a shared-map benchmark).
 BASELINE = "NoHint"
 
 
@@ -33,9 +35,13 @@ class BenchResult:
     def summary(self, bench: str, metric: str) -> Summary:
         return summarize(self.runs[bench].get(metric, []))
 
+    @property
+    def baseline(self) -> str:
+        return self.spec.baseline
+
     def versus(self, bench: str, metric: str = "ns/op") -> tuple[float, float]:
         """(ratio of medians against the baseline, Mann-Whitney p)."""
-        base = self.runs[BASELINE][metric]
+        base = self.runs[self.baseline][metric]
         other = self.runs[bench][metric]
         b, o = summarize(base).median, summarize(other).median
         return (o / b if b else 0.0), mann_whitney(base, other)
@@ -43,16 +49,22 @@ class BenchResult:
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"schema": "mapdoctor/bench@1", "go": self.go, "map": self.spec.original,
                                "bench_map": f"map[{self.spec.key}]{self.spec.value}", "size": self.spec.size,
-                               "benchmarks": []}
+                               "baseline": self.baseline, "benchmarks": []}
+        if self.spec.mix is not None:
+            m = self.spec.mix
+            out["mix"] = {"hits": m.hits, "misses": m.misses, "updates": m.updates, "new_keys": m.new_keys,
+                          "text": m.text()}
         for name, metrics in self.runs.items():
             item: dict[str, Any] = {"name": name}
             for metric, values in metrics.items():
                 s = summarize(values)
                 item[metric] = {"median": s.median, "ci": [s.low, s.high], "runs": len(values)}
-            if name != BASELINE and BASELINE in self.runs:
+            if name != self.baseline and self.baseline in self.runs:
                 ratio, p = self.versus(name)
-                item["vs_no_hint"] = {"ratio": round(ratio, 4), "p_value": round(p, 6),
-                                      "significant": p < ALPHA}
+                vs = {"ratio": round(ratio, 4), "p_value": round(p, 6), "significant": p < ALPHA}
+                item["vs_baseline"] = vs
+                if self.baseline == BASELINE:
+                    item["vs_no_hint"] = vs  # the name this field had first
             out["benchmarks"].append(item)
         return out
 
@@ -92,6 +104,6 @@ def run_bench(spec: BenchSpec, go_binary: Path, env: dict[str, str], *, count: i
         out = _run([str(go_binary), "test", "-run", "^$", "-bench", ".", f"-count={count}", "-benchmem",
                     f"-benchtime={benchtime}"], folder, env, timeout)
     runs = parse_bench_output(out)
-    if BASELINE not in runs:
+    if spec.baseline not in runs:
         raise BenchRunError(f"go test printed no benchmark results: {out[-400:]}")
     return BenchResult(spec, version, runs)

@@ -103,12 +103,12 @@ def _cpu_causes(ev: Evidence, cpu: CostBreakdown, notes: list[str]) -> list[Caus
     found: list[_Found] = []
 
     def add(kind: CauseKind, costs: tuple[Cost, ...], threshold: float, what: str, more: list[str],
-            advice: str | None = None) -> None:
+            advice: str | None = None) -> Cause | None:
         """A cause when the share of ``costs`` reaches ``threshold``; ``what`` follows the share."""
         base = cpu.interval(costs)
         status = base.status(threshold)
         if status is None:
-            return
+            return None
         sites_src = cpu.sites_of(costs)
         amount = sum(cpu.by_cost[c] for c in costs)
         evidence = [f"{of_cpu(base, amount)} {what}", *more, *assist_line(costs)]
@@ -119,6 +119,7 @@ def _cpu_causes(ev: Evidence, cpu: CostBreakdown, notes: list[str]) -> list[Caus
         cause = Cause(kind, score.value, evidence, _sites(most_common(sites_src, 5), amount, kind, advice),
                       interval=score, status=status, threshold=threshold)
         found.append(_Found(cause, costs, set(sites_src)))
+        return cause
 
     access = cpu.share_of(_MAP_ACCESS)
     add(CauseKind.MAP_GROWTH, (Cost.MAP_GROWTH,), T.MAP_GROWTH_MIN,
@@ -137,7 +138,7 @@ def _cpu_causes(ev: Evidence, cpu: CostBreakdown, notes: list[str]) -> list[Caus
     return [f.cause for f in found] + ([gc] if gc is not None else [])
 
 
-def _sync_map(cpu: CostBreakdown, add: Callable[..., None], notes: list[str]) -> None:
+def _sync_map(cpu: CostBreakdown, add: Callable[..., Cause | None], notes: list[str]) -> None:
     """sync.Map, told apart by operation: only writes and locked read misses are churn."""
     reads, misses = cpu.share(Cost.SYNC_MAP_READ), cpu.share(Cost.SYNC_MAP_MISS)
     new_keys, writes = cpu.share(Cost.SYNC_MAP_NEWKEY), cpu.share(Cost.SYNC_MAP)
@@ -154,8 +155,14 @@ def _sync_map(cpu: CostBreakdown, add: Callable[..., None], notes: list[str]) ->
         pattern = "misses"
     else:
         pattern = "updates"
-    add(CauseKind.SYNC_MAP, _SYNC_CHURN, T.SYNC_MAP_MIN,
-        "is sync.Map churn: " + _top_funcs(cpu, _SYNC_CHURN), [breakdown], SYNC_MAP_ADVICE[pattern])
+    cause = add(CauseKind.SYNC_MAP, _SYNC_CHURN, T.SYNC_MAP_MIN,
+                "is sync.Map churn: " + _top_funcs(cpu, _SYNC_CHURN), [breakdown], SYNC_MAP_ADVICE[pattern])
+    if cause is not None and cause.sites:
+        # CPU shares of the operations, for ``mapdoctor bench``'s mix: a proxy for their counts
+        # (a store of a new key costs more than a read), so the bench says so.
+        cause.sites[0].detail["operations"] = {"pattern": pattern, "reads": round(reads, 4),
+                                               "misses": round(misses, 4), "new_keys": round(new_keys, 4),
+                                               "updates": round(writes, 4)}
     if reads >= T.SYNC_MAP_MIN and churn < T.SYNC_MAP_MIN:
         notes.append(f"sync.Map reads cost {_pct(reads)} of CPU ({_pct(churn)} in writes and locked misses): "
                      "read-mostly use, what sync.Map is built for — not a cause")

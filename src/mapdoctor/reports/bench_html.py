@@ -24,6 +24,9 @@ def _e(value: object) -> str:
 
 
 def render(result: dict[str, Any]) -> str:
+    base = _e(result.get("baseline", "NoHint"))
+    mix = result.get("mix")
+    mix_line = f"<p>operation mix, from the profile: {_e(mix['text'])}</p>" if mix else ""
     rows = []
     for b in result["benchmarks"]:
         cells = [f"<td>{_e(b['name'])}</td>"]
@@ -31,7 +34,7 @@ def render(result: dict[str, Any]) -> str:
             m = b.get(metric)
             cells.append(f'<td class="num">{m["median"]:,.0f}<br><span class="muted">95% {m["ci"][0]:,.0f}'
                          f'..{m["ci"][1]:,.0f}</span></td>' if m else "<td></td>")
-        vs = b.get("vs_no_hint")
+        vs = b.get("vs_baseline", b.get("vs_no_hint"))
         if vs is None:
             cells.append('<td class="muted">baseline</td>')
         elif vs["p_value"] < ALPHA:
@@ -41,10 +44,11 @@ def render(result: dict[str, Any]) -> str:
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
             f'content="{CSP}"><title>mapdoctor bench</title><style>{_CSS}</style></head><body>'
-            f"<h1>{_e(result['map'])}: {result['size']:,} entries, {_e(result['go'])}</h1>"
+            f"<h1>{_e(result['map'])}: {result['size']:,} entries, {_e(result['go'])}</h1>{mix_line}"
             f'<p class="muted">benchmarked as {_e(result["bench_map"])}; medians of the runs with the 95% interval '
-            "of the median; against NoHint, the Mann-Whitney U test</p>"
-            "<table><tr><th>benchmark</th><th>ns/op</th><th>B/op</th><th>allocs/op</th><th>vs NoHint</th></tr>"
+            f"of the median; against {base} (the code as it is), the Mann-Whitney U test</p>"
+            "<table><tr><th>benchmark</th><th>ns/op</th><th>B/op</th><th>allocs/op</th><th>vs "
+            f"{base}</th></tr>"
             + "".join(rows) + "</table></body></html>\n")
 
 
