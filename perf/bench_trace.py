@@ -10,7 +10,13 @@ request workers, goroutine ping-pong, a CPU profile), then times
 Runs alternate between the two so machine load affects both alike; the best of
 ``--runs`` is reported. Targets: parse time <= 1.0x Go's, peak RSS <= 3x file size.
 
-Usage: python perf/bench_trace.py [--size-mb 30] [--runs 3] [--keep DIR]
+``--mixes busy,fanout,cpu`` measures one trace per event mix instead — ``busy`` (request
+workers and goroutine ping-pong: scheduling events), ``fanout`` (producer/consumer pairs on
+small buffered channels: many short blocks and unblocks), ``cpu`` (goroutines that only compute,
+profiled at 1 kHz: CPU samples and their stacks) — and reports each one's parse seconds per MB
+and peak RSS over file size, and the spread of seconds per MB (target: within 1.5x).
+
+Usage: python perf/bench_trace.py [--size-mb 30] [--runs 3] [--keep DIR] [--mixes busy,fanout,cpu]
 """
 
 from __future__ import annotations
@@ -46,15 +52,24 @@ print(f"{wall} {cpu} {rss} {events}")
 """
 
 
-def make_trace(workdir: Path, size_mb: int) -> Path:
+#: Generator flags per event mix.
+MIXES = {
+    "busy": ["-pingpong", "4"],
+    "fanout": ["-fanout", "8", "-workers", "1"],
+    "cpu": ["-spin", "2", "-cpuhz", "1000", "-workers", "1", "-pause", "1ms"],
+}
+
+
+def make_trace(workdir: Path, size_mb: int, mix: str = "busy") -> Path:
     tc = find_go(SWISS_GO)
     exe = workdir / "tracegen"
-    subprocess.run([str(tc.go), "build", "-trimpath", "-o", str(exe), "."], cwd=GEN_DIR, env=tc.env(),
-                   check=True, timeout=600)
-    out = workdir / "busy.trace"
+    if not exe.is_file():
+        subprocess.run([str(tc.go), "build", "-trimpath", "-o", str(exe), "."], cwd=GEN_DIR, env=tc.env(),
+                       check=True, timeout=600)
+    out = workdir / f"{mix}.trace"
     seconds = 1.0
     for _ in range(6):
-        subprocess.run([str(exe), "-o", str(out), "-duration", f"{seconds}s", "-pingpong", "4"], check=True,
+        subprocess.run([str(exe), "-o", str(out), "-duration", f"{seconds}s", *MIXES[mix]], check=True,
                        timeout=600, stderr=subprocess.DEVNULL)
         size = out.stat().st_size
         if size >= size_mb << 20:
@@ -87,7 +102,11 @@ def main() -> None:
     ap.add_argument("--size-mb", type=int, default=30)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="reuse or keep the trace in this directory")
+    ap.add_argument("--mixes", help="comma-separated event mixes to compare: " + ", ".join(MIXES))
     args = ap.parse_args()
+    if args.mixes:
+        compare_mixes(args)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -119,6 +138,32 @@ def main() -> None:
             "load_average": os.getloadavg()[0],
         }
         print(json.dumps(result, indent=2))
+
+
+def compare_mixes(args: argparse.Namespace) -> None:
+    mixes = [m.strip() for m in args.mixes.split(",") if m.strip()]
+    unknown = [m for m in mixes if m not in MIXES]
+    if unknown:
+        raise SystemExit(f"unknown mix {unknown[0]!r}: choose from {', '.join(MIXES)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        rows = {}
+        for mix in mixes:
+            trace = workdir / f"{mix}.trace"
+            if not trace.is_file() or trace.stat().st_size < args.size_mb << 20:
+                trace = make_trace(workdir, args.size_mb, mix)
+            size = trace.stat().st_size
+            runs = [time_python(trace) for _ in range(args.runs)]
+            cpu = sorted(r[1] for r in runs)[len(runs) // 2]
+            rows[mix] = {"trace_mb": round(size / 2**20, 1), "events": runs[0][3],
+                         "parse_cpu_s_median": round(cpu, 2), "cpu_s_per_mb": round(cpu / (size / 2**20), 3),
+                         "peak_rss_mb": round(max(r[2] for r in runs) / 2**20),
+                         "rss_over_file_size": round(max(r[2] for r in runs) / size, 2)}
+            print(mix, json.dumps(rows[mix]), file=sys.stderr)
+        per_mb = [r["cpu_s_per_mb"] for r in rows.values()]
+        print(json.dumps({"mixes": rows, "cpu_s_per_mb_spread": round(max(per_mb) / min(per_mb), 2),
+                          "load_average": os.getloadavg()[0]}, indent=2))
 
 
 if __name__ == "__main__":
