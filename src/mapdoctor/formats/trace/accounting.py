@@ -68,6 +68,9 @@ _SLOT_WAIT = {v: k for k, v in _WAIT_SLOT.items()}
 #: recorded, and the segments are marked truncated.
 MAX_SEGMENTS = 1_000_000
 
+#: Pending row values kept before they are moved into the columns (bounds their memory).
+_FLUSH_AT = 12 * 4096
+
 _LOCK_MARKS = ("Mutex).", "sync.runtime_SemacquireMutex", "sync.runtime_SemacquireRWMutex")
 _GC_REASONS = frozenset({"GC mark assist wait for work", "wait until GC ends", "GC weak to strong wait"})
 _GC_FRAMES = ("runtime.gcMarkDone", "runtime.gcStart", "runtime.gcAssistAlloc", "runtime.gcParkAssist")
@@ -108,6 +111,10 @@ class Accounting:
         o = self.out
         self._cols = (o.start_ns, o.end_ns, o.code, o.queued_ns, o.run_ns, o.runnable_ns, o.syscall_ns,
                       o.net_ns, o.lock_ns, o.chan_ns, o.gc_ns, o.other_ns)
+        #: Rows not yet in the columns, flat (one ``extend`` per row instead of twelve
+        #: appends); moved into the columns in bulk by :meth:`flush`.
+        self._rows: list[int] = []
+        self._nrows = 0
         #: Per generation: block key -> WAIT kind's slot | boundary << 8 (see :meth:`classify`).
         self.bcls: dict[int, int] = {}
         #: Per generation: wait time and count per block key (lock and channel waits).
@@ -129,8 +136,19 @@ class Accounting:
         self._fn_of_stack.clear()
         self._stack_cache.clear()
 
+    def flush(self) -> GoroutineSegments:
+        """Move the pending rows into the columns; the segments so far."""
+        rows = self._rows
+        if rows:
+            width = len(self._cols)
+            for c, col in enumerate(self._cols):
+                col.extend(rows[c::width])
+            rows.clear()
+        return self.out
+
     def end_generation(self, gstates: dict[int, list[int]]) -> None:
         """Fold this generation's per-key wait sums into the trace-wide sites."""
+        self.flush()
         for key, ns in self.wait_ns.items():
             idx = self._site(key) if key >= 0 else -key - 1
             site = self.out.wait_sites[idx]
@@ -208,8 +226,7 @@ class Accounting:
         before the read that found no next request (what follows is connection upkeep)."""
         start = st[A_SEG]
         if start >= 0:
-            cols = self._cols
-            if len(cols[0]) >= MAX_SEGMENTS:
+            if self._nrows >= MAX_SEGMENTS:
                 self.out.truncated = True
                 self.chan_boundaries = False
                 self.bcls.clear()
@@ -224,12 +241,13 @@ class Accounting:
                     t = st[A_SYS]  # the response write just before
                     acc = st[A_SNAP]  # type: ignore[assignment]
                     base = 0
-                cols[0].append(start)
-                cols[1].append(t)
-                cols[2].append(g << 24 | st[A_FN] << 8 | st[A_OPEN] << 4 | kind)
-                cols[3].append(st[A_QUEUED] if st[A_OPEN] else 0)
-                for k in range(NACC):
-                    cols[4 + k].append(acc[base + k])
+                rows = self._rows
+                rows += (start, t, g << 24 | st[A_FN] << 8 | st[A_OPEN] << 4 | kind,
+                         st[A_QUEUED] if st[A_OPEN] else 0)
+                rows += acc[base:base + NACC]
+                self._nrows += 1
+                if len(rows) >= _FLUSH_AT:
+                    self.flush()
         st[ACC_RUN:ACC_RUN + NACC] = _ZEROS
         st[A_SEG] = SEG_WAITING
         st[A_OPEN] = kind

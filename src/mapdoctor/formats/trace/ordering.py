@@ -245,7 +245,8 @@ class Ordering:
                             wait_start(ft)
                             wait_ns(ft - st[3])
                             st[3] = -1
-                        st[st[A_SLOT]] += ft - st[A_T]
+                        # Runnable until now (every runnable goroutine accounts to that slot).
+                        st[ACC_RUNNABLE] += ft - st[A_T]
                         st[A_T] = ft
                         st[A_SLOT] = ACC_RUN
                         if st[A_SEG] == SEG_QUEUED:
@@ -285,7 +286,7 @@ class Ordering:
                         else:
                             d = ft - st[A_T]
                             st[slot] += d
-                            if slot in (ACC_LOCK, ACC_CHAN):
+                            if slot == ACC_LOCK or slot == ACC_CHAN:
                                 key = st[A_KEY]
                                 acct_wait_ns[key] = acct_wait_ns.get(key, 0) + d
                                 acct_wait_n[key] = acct_wait_n.get(key, 0) + 1
