@@ -68,6 +68,10 @@ _SLOT_WAIT = {v: k for k, v in _WAIT_SLOT.items()}
 #: recorded, and the segments are marked truncated.
 MAX_SEGMENTS = 1_000_000
 
+#: Wait sums per block key are ``ns << WAIT_SHIFT | count`` (a generation holds far fewer
+#: than 2**32 waits).
+WAIT_SHIFT = 32
+_WAIT_COUNT = (1 << WAIT_SHIFT) - 1
 #: Pending row values kept before they are moved into the columns (bounds their memory).
 _FLUSH_AT = 12 * 4096
 
@@ -117,14 +121,20 @@ class Accounting:
         self._nrows = 0
         #: Per generation: block key -> WAIT kind's slot | boundary << 8 (see :meth:`classify`).
         self.bcls: dict[int, int] = {}
-        #: Per generation: wait time and count per block key (lock and channel waits).
-        self.wait_ns: dict[int, int] = {}
-        self.wait_n: dict[int, int] = {}
+        #: Per generation: wait time and count per block key (lock and channel waits), packed
+        #: as ``ns << WAIT_SHIFT | count`` so that a wake-up costs one lookup and one store.
+        self.waits: dict[int, int] = {}
         self._fn_of_stack: dict[int, int] = {}
         self._fn_index: dict[str, int] = {"": 0}
         self._site_index: dict[tuple[int, Stack], int] = {}
         self._stack_cache: dict[int, Stack] = {}
         self._interned: dict[Stack, Stack] = {}
+        # Trace-wide caches keyed by what the generation-local IDs stand for (the block
+        # reason and the stack's PCs: one process, so a PC always names the same frame),
+        # so that each generation does not classify the same waits again.
+        self._kinds: dict[tuple[str, tuple[int, ...]], tuple[int, int]] = {}
+        self._sites_of: dict[tuple[str, tuple[int, ...]], int] = {}
+        self._fns_of: dict[tuple[bool, tuple[int, ...]], int] = {}
         self._gen: Generation | None = None
         self.chan_boundaries = True
 
@@ -149,13 +159,12 @@ class Accounting:
     def end_generation(self, gstates: dict[int, list[int]]) -> None:
         """Fold this generation's per-key wait sums into the trace-wide sites."""
         self.flush()
-        for key, ns in self.wait_ns.items():
+        for key, packed in self.waits.items():
             idx = self._site(key) if key >= 0 else -key - 1
             site = self.out.wait_sites[idx]
-            site.ns += ns
-            site.count += self.wait_n.get(key, 0)
-        self.wait_ns.clear()
-        self.wait_n.clear()
+            site.ns += packed >> WAIT_SHIFT
+            site.count += packed & _WAIT_COUNT
+        self.waits.clear()
         # Waits still going on keep their site across the generation change.
         for st in gstates.values():
             if st[A_KEY] > 0 and (st[A_SLOT] == ACC_LOCK or st[A_SLOT] == ACC_CHAN):
@@ -176,26 +185,38 @@ class Accounting:
             got = self._stack_cache[stack_id] = self._interned.setdefault(got, got)
         return got
 
-    def _site(self, key: int) -> int:
+    def _what(self, key: int) -> tuple[str, tuple[int, ...]]:
+        """The block reason and stack PCs a generation's block key stands for."""
         gen = self._gen
         assert gen is not None
-        stack = self._stack(key & 0xFFFFFFFF)
-        kind, _ = wait_kind(gen.strings.get(key >> 32, ""), [f.function for f in stack])
-        k = (kind, stack)
-        idx = self._site_index.get(k)
+        return gen.strings.get(key >> 32, ""), gen.stacks.get(key & 0xFFFFFFFF, ())
+
+    def _kind(self, key: int) -> tuple[int, int]:
+        what = self._what(key)
+        got = self._kinds.get(what)
+        if got is None:
+            stack = self._stack(key & 0xFFFFFFFF)
+            got = self._kinds[what] = wait_kind(what[0], [f.function for f in stack])
+        return got
+
+    def _site(self, key: int) -> int:
+        what = self._what(key)
+        idx = self._sites_of.get(what)
         if idx is None:
-            idx = self._site_index[k] = len(self.out.wait_sites)
-            self.out.wait_sites.append(WaitSite(kind, stack))
+            stack = self._stack(key & 0xFFFFFFFF)
+            k = (self._kind(key)[0], stack)
+            idx = self._site_index.get(k)
+            if idx is None:
+                idx = self._site_index[k] = len(self.out.wait_sites)
+                self.out.wait_sites.append(WaitSite(*k))
+            self._sites_of[what] = idx
         return idx
 
     # -- classification (cached per generation) -----------------------------------------
 
     def classify(self, key: int) -> int:
         """The accumulator slot of a block with ``key``, plus its boundary kind << 8."""
-        gen = self._gen
-        assert gen is not None
-        stack = self._stack(key & 0xFFFFFFFF)
-        kind, boundary = wait_kind(gen.strings.get(key >> 32, ""), [f.function for f in stack])
+        kind, boundary = self._kind(key)
         if boundary == CLOSE_CHAN and not self.chan_boundaries:
             boundary = 0
         c = self.bcls[key] = _WAIT_SLOT[kind] | boundary << 8
@@ -206,6 +227,13 @@ class Accounting:
         the root of a stack it was found in."""
         got = self._fn_of_stack.get(stack_id if not root else -stack_id - 1)
         if got is None:
+            gen = self._gen
+            assert gen is not None
+            what = (root, gen.stacks.get(stack_id, ()))
+            got = self._fns_of.get(what)
+            if got is not None:
+                self._fn_of_stack[stack_id if not root else -stack_id - 1] = got
+                return got
             stack = self._stack(stack_id)
             name = (stack[-1] if root else stack[0]).function if stack else ""
             got = self._fn_index.get(name)
@@ -214,7 +242,7 @@ class Accounting:
                 self.out.functions.append(name)
             if got > 0xFFFF:
                 got = 0
-            self._fn_of_stack[stack_id if not root else -stack_id - 1] = got
+            self._fn_of_stack[stack_id if not root else -stack_id - 1] = self._fns_of[what] = got
         return got
 
     # -- segments ------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from mapdoctor.formats.trace.accounting import (
     SEG_QUEUED,
     SEG_UNKNOWN,
     SEG_WAITING,
+    WAIT_SHIFT,
     new_state,
 )
 from mapdoctor.formats.trace.generations import Generation
@@ -76,7 +77,7 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
     # time-accounting slots of .accounting]
     gstates: dict[int, list[int]] = o.gstates
     acct = o.acct
-    bcls, wait_ns, wait_n = acct.bcls, acct.wait_ns, acct.wait_n
+    bcls, waits = acct.bcls, acct.waits
     pstates: dict[int, list[int]] = {}  # proc -> [status, seq generation, seq]
     mstates = o.mstates  # thread -> [goroutine, proc]
     g_ranges: dict[int, list[tuple[int, int]]] = {}
@@ -144,8 +145,7 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
             st[slot] += d
             if slot in (ACC_LOCK, ACC_CHAN):
                 k = st[A_KEY]
-                wait_ns[k] = wait_ns.get(k, 0) + d
-                wait_n[k] = wait_n.get(k, 0) + 1
+                waits[k] = waits.get(k, 0) + (d << WAIT_SHIFT | 1)
 
     def destroyed(g: int, st: list[int], t: int) -> None:
         st[st[A_SLOT]] += t - st[A_T]

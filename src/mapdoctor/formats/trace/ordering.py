@@ -38,6 +38,7 @@ from mapdoctor.formats.trace.accounting import (
     ACC_RUNNABLE,
     SEG_QUEUED,
     SEG_WAITING,
+    WAIT_SHIFT,
     Accounting,
 )
 from mapdoctor.formats.trace.batches import TraceFormatError
@@ -198,7 +199,7 @@ class Ordering:
         blocks = self.block_reasons_by_id
         wait_start, wait_ns = self.wait_start.append, self.wait_ns.append
         acct = self.acct
-        bcls, acct_wait_ns, acct_wait_n = acct.bcls, acct.wait_ns, acct.wait_n
+        bcls, waits = acct.bcls, acct.waits
         n_start = n_block = n_unblock = 0
         next_sample = samples[0][0] if samples else never
         try:
@@ -262,7 +263,7 @@ class Ordering:
                         bc = bcls.get(key)
                         if bc is None:
                             bc = acct.classify(key)
-                        st[st[A_SLOT]] += ft - st[A_T]
+                        st[ACC_RUN] += ft - st[A_T]  # a running goroutine accounts to that slot
                         st[A_T] = ft
                         st[A_KEY] = key
                         if bc > 255:
@@ -286,10 +287,9 @@ class Ordering:
                         else:
                             d = ft - st[A_T]
                             st[slot] += d
-                            if slot == ACC_LOCK or slot == ACC_CHAN:
+                            if ACC_LOCK <= slot <= ACC_CHAN:  # adjacent slots: lock or channel
                                 key = st[A_KEY]
-                                acct_wait_ns[key] = acct_wait_ns.get(key, 0) + d
-                                acct_wait_n[key] = acct_wait_n.get(key, 0) + 1
+                                waits[key] = waits.get(key, 0) + (d << WAIT_SHIFT | 1)
                         st[A_T] = ft
                         n_unblock += 1
                         last = ft
