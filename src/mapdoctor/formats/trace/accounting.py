@@ -21,6 +21,7 @@ so that the hot paths touch one list per event.
 
 from __future__ import annotations
 
+from array import array
 from typing import TYPE_CHECKING
 
 from mapdoctor.model.stack import Frame, Stack
@@ -68,10 +69,6 @@ _SLOT_WAIT = {v: k for k, v in _WAIT_SLOT.items()}
 #: recorded, and the segments are marked truncated.
 MAX_SEGMENTS = 1_000_000
 
-#: Wait sums per block key are ``ns << WAIT_SHIFT | count`` (a generation holds far fewer
-#: than 2**32 waits).
-WAIT_SHIFT = 32
-_WAIT_COUNT = (1 << WAIT_SHIFT) - 1
 #: Pending row values kept before they are moved into the columns (bounds their memory).
 _FLUSH_AT = 12 * 4096
 
@@ -121,9 +118,9 @@ class Accounting:
         self._nrows = 0
         #: Per generation: block key -> WAIT kind's slot | boundary << 8 (see :meth:`classify`).
         self.bcls: dict[int, int] = {}
-        #: Per generation: wait time and count per block key (lock and channel waits), packed
-        #: as ``ns << WAIT_SHIFT | count`` so that a wake-up costs one lookup and one store.
-        self.waits: dict[int, int] = {}
+        #: Per generation: [wait time, count] per block key (lock and channel waits): one
+        #: lookup per wake-up, and small integers to add.
+        self.waits: dict[int, list[int]] = {}
         self._fn_of_stack: dict[int, int] = {}
         self._fn_index: dict[str, int] = {"": 0}
         self._site_index: dict[tuple[int, Stack], int] = {}
@@ -151,19 +148,20 @@ class Accounting:
         rows = self._rows
         if rows:
             width = len(self._cols)
+            flat = array("q", rows)  # one conversion; strided array slices are copied in C
             for c, col in enumerate(self._cols):
-                col.extend(rows[c::width])
+                col.extend(flat[c::width])
             rows.clear()
         return self.out
 
     def end_generation(self, gstates: dict[int, list[int]]) -> None:
         """Fold this generation's per-key wait sums into the trace-wide sites."""
         self.flush()
-        for key, packed in self.waits.items():
+        for key, (ns, n) in self.waits.items():
             idx = self._site(key) if key >= 0 else -key - 1
             site = self.out.wait_sites[idx]
-            site.ns += packed >> WAIT_SHIFT
-            site.count += packed & _WAIT_COUNT
+            site.ns += ns
+            site.count += n
         self.waits.clear()
         # Waits still going on keep their site across the generation change.
         for st in gstates.values():

@@ -36,7 +36,6 @@ from mapdoctor.formats.trace.accounting import (
     SEG_QUEUED,
     SEG_UNKNOWN,
     SEG_WAITING,
-    WAIT_SHIFT,
     new_state,
 )
 from mapdoctor.formats.trace.generations import Generation
@@ -145,7 +144,12 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
             st[slot] += d
             if slot in (ACC_LOCK, ACC_CHAN):
                 k = st[A_KEY]
-                waits[k] = waits.get(k, 0) + (d << WAIT_SHIFT | 1)
+                w = waits.get(k)
+                if w is None:
+                    waits[k] = [d, 1]
+                else:
+                    w[0] += d
+                    w[1] += 1
 
     def destroyed(g: int, st: list[int], t: int) -> None:
         st[st[A_SLOT]] += t - st[A_T]

@@ -38,7 +38,6 @@ from mapdoctor.formats.trace.accounting import (
     ACC_RUNNABLE,
     SEG_QUEUED,
     SEG_WAITING,
-    WAIT_SHIFT,
     Accounting,
 )
 from mapdoctor.formats.trace.batches import TraceFormatError
@@ -242,12 +241,16 @@ class Ordering:
                             and ms[0] == -1 and ms[1] != -1):
                         st[0] = G_RUNNING
                         st[2] = vals[i + 3]
+                        # Runnable until now (every runnable goroutine accounts to that slot);
+                        # runnable since st[3] when that is known, which is then also st[A_T].
                         if st[3] >= 0:
+                            d = ft - st[3]
                             wait_start(ft)
-                            wait_ns(ft - st[3])
+                            wait_ns(d)
                             st[3] = -1
-                        # Runnable until now (every runnable goroutine accounts to that slot).
-                        st[ACC_RUNNABLE] += ft - st[A_T]
+                            st[ACC_RUNNABLE] += d
+                        else:
+                            st[ACC_RUNNABLE] += ft - st[A_T]
                         st[A_T] = ft
                         st[A_SLOT] = ACC_RUN
                         if st[A_SEG] == SEG_QUEUED:
@@ -288,8 +291,12 @@ class Ordering:
                             d = ft - st[A_T]
                             st[slot] += d
                             if ACC_LOCK <= slot <= ACC_CHAN:  # adjacent slots: lock or channel
-                                key = st[A_KEY]
-                                waits[key] = waits.get(key, 0) + (d << WAIT_SHIFT | 1)
+                                w = waits.get(st[A_KEY])
+                                if w is None:
+                                    waits[st[A_KEY]] = [d, 1]
+                                else:
+                                    w[0] += d
+                                    w[1] += 1
                         st[A_T] = ft
                         n_unblock += 1
                         last = ft
