@@ -49,6 +49,9 @@ HTTP_CONN_SERVE = "net/http.(*conn).serve"
 _REGION = frozenset({CLOSE_REGION_BEGIN, CLOSE_REGION_END})
 _INNER = _REGION | {CLOSE_CHAN}
 _HTTP_ENDS = frozenset({CLOSE_NET_IDLE, CLOSE_RESPONSE})
+_HTTP_CLOSES = _HTTP_ENDS | {CLOSE_DESTROY}
+#: The column that the gaps between a span's segments (inner channel waits) go to.
+_CHANNEL = ACCOUNTS.index("channel")
 
 
 @dataclass(slots=True)
@@ -83,8 +86,8 @@ def _plumbing(fn: str) -> bool:
 def _segment_rows(tr: ExecutionTrace) -> dict[int, list[int]]:
     """Row indices of the segments of each goroutine, in time order."""
     by_g: defaultdict[int, list[int]] = defaultdict(list)
-    for k, code in enumerate(tr.segments.code):
-        by_g[code >> 24].append(k)
+    for k, g in enumerate([code >> 24 for code in tr.segments.code]):
+        by_g[g].append(k)
     return by_g
 
 
@@ -93,13 +96,12 @@ def _merge(tr: ExecutionTrace, rows: list[int], gap_column: int) -> Span:
     at an inner boundary (a channel receive), counted in ``gap_column``."""
     s = tr.segments
     cols = (s.run_ns, s.runnable_ns, s.syscall_ns, s.net_ns, s.lock_ns, s.chan_ns, s.gc_ns, s.other_ns)
-    acc = [0] * len(ACCOUNTS)
-    for k in rows:
-        for c, col in enumerate(cols):
-            acc[c] += col[k]
-    for a, b in itertools.pairwise(rows):
-        acc[gap_column] += s.start_ns[b] - s.end_ns[a]
     first, last = rows[0], rows[-1]
+    if first == last:  # most spans are one segment
+        acc = [col[first] for col in cols]
+    else:
+        acc = [sum([col[k] for k in rows]) for col in cols]
+        acc[gap_column] += sum([s.start_ns[b] - s.end_ns[a] for a, b in itertools.pairwise(rows)])
     return Span(s.start_ns[first], s.end_ns[last], s.code[first] >> 24, acc, s.queued_ns[first])
 
 
@@ -107,9 +109,10 @@ def _http1(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> list[Span]:
     s = tr.segments
     serve = s.functions.index(HTTP_CONN_SERVE) if HTTP_CONN_SERVE in s.functions else -1
     out: list[Span] = []
+    code = s.code
     for rows in by_g.values():
-        codes = [s.code[k] for k in rows]
-        if not any(c & 15 in _HTTP_ENDS for c in codes) and not any((c >> 8) & 0xFFFF == serve for c in codes):
+        codes = [code[k] for k in rows]
+        if _HTTP_ENDS.isdisjoint([c & 15 for c in codes]) and serve not in [(c >> 8) & 0xFFFF for c in codes]:
             continue
         run: list[int] = []
         for k, c in zip(rows, codes, strict=True):
@@ -117,7 +120,7 @@ def _http1(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> list[Span]:
             if opened == CLOSE_RESPONSE and closed == CLOSE_NET_IDLE:
                 run = []  # the connection's upkeep after a response, up to its next read wait
                 continue
-            if opened in (CLOSE_NET_IDLE, CLOSE_RESPONSE):
+            if opened in _HTTP_ENDS:
                 # After a response, a segment that ends with another response is the next
                 # request, read without waiting (it had arrived already).
                 run = [k]
@@ -126,8 +129,8 @@ def _http1(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> list[Span]:
             else:
                 run = []
                 continue
-            if closed in (CLOSE_NET_IDLE, CLOSE_RESPONSE, CLOSE_DESTROY):
-                out.append(_merge(tr, run, ACCOUNTS.index("channel")))
+            if closed in _HTTP_CLOSES:
+                out.append(_merge(tr, run, _CHANNEL))
                 run = []
     return out
 
@@ -144,7 +147,7 @@ def _lives(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> tuple[list[Span], 
         fn = (first >> 8) & 0xFFFF
         if _plumbing(s.functions[fn]):
             continue
-        lives[fn].append(_merge(tr, rows, ACCOUNTS.index("channel")))
+        lives[fn].append(_merge(tr, rows, _CHANNEL))
     if not lives:
         return [], ""
     fn, spans = max(lives.items(), key=lambda kv: len(kv[1]))
@@ -171,7 +174,7 @@ def _workers(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> tuple[list[Span]
                 run = []
                 continue
             if closed == CLOSE_CHAN:
-                jobs[fn].append(_merge(tr, run, ACCOUNTS.index("channel")))
+                jobs[fn].append(_merge(tr, run, _CHANNEL))
                 goroutines[fn].add(g)
                 run = []
             elif closed not in _REGION:
@@ -202,7 +205,7 @@ def _attach(tr: ExecutionTrace, spans: list[Span], by_g: dict[int, list[int]]) -
             inside.append(k)
         if not inside or s.start_ns[inside[0]] != sp.start or s.end_ns[inside[-1]] != sp.end:
             continue
-        merged = _merge(tr, inside, ACCOUNTS.index("channel"))
+        merged = _merge(tr, inside, _CHANNEL)
         sp.acc = merged.acc
 
 

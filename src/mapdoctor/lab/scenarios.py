@@ -43,7 +43,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     # Plain net/http services with load clients inside the program and no trace annotations: the
     # slow requests are slow for one reason each (see docs/REQUESTS.md).
     Scenario("http-mapgrow", "HTTP; every 50th request rebuilds a 150000-entry index in an unsized map"),
-    Scenario("http-bgmapgrow", "HTTP; a background refresher regrows two 500000-entry maps each second"),
+    Scenario("http-bgmapgrow", "HTTP; four background refreshers regrow 800 unsized maps of wide rows twice a second"),
     Scenario("http-gc", "HTTP; every 50th request allocates 200000 linked nodes over a large live heap"),
     Scenario("http-lock", "HTTP; requests take a mutex that a background snapshot holds for 40 ms"),
     Scenario("http-starve", "HTTP; bursts of eight CPU-bound goroutines on GOMAXPROCS=2"),

@@ -21,6 +21,7 @@ so that the hot paths touch one list per event.
 
 from __future__ import annotations
 
+from array import array
 from typing import TYPE_CHECKING
 
 from mapdoctor.model.stack import Frame, Stack
@@ -68,6 +69,9 @@ _SLOT_WAIT = {v: k for k, v in _WAIT_SLOT.items()}
 #: recorded, and the segments are marked truncated.
 MAX_SEGMENTS = 1_000_000
 
+#: Pending row values kept before they are moved into the columns (bounds their memory).
+_FLUSH_AT = 12 * 4096
+
 _LOCK_MARKS = ("Mutex).", "sync.runtime_SemacquireMutex", "sync.runtime_SemacquireRWMutex")
 _GC_REASONS = frozenset({"GC mark assist wait for work", "wait until GC ends", "GC weak to strong wait"})
 _GC_FRAMES = ("runtime.gcMarkDone", "runtime.gcStart", "runtime.gcAssistAlloc", "runtime.gcParkAssist")
@@ -108,16 +112,26 @@ class Accounting:
         o = self.out
         self._cols = (o.start_ns, o.end_ns, o.code, o.queued_ns, o.run_ns, o.runnable_ns, o.syscall_ns,
                       o.net_ns, o.lock_ns, o.chan_ns, o.gc_ns, o.other_ns)
+        #: Rows not yet in the columns, flat (one ``extend`` per row instead of twelve
+        #: appends); moved into the columns in bulk by :meth:`flush`.
+        self._rows: list[int] = []
+        self._nrows = 0
         #: Per generation: block key -> WAIT kind's slot | boundary << 8 (see :meth:`classify`).
         self.bcls: dict[int, int] = {}
-        #: Per generation: wait time and count per block key (lock and channel waits).
-        self.wait_ns: dict[int, int] = {}
-        self.wait_n: dict[int, int] = {}
+        #: Per generation: [wait time, count] per block key (lock and channel waits): one
+        #: lookup per wake-up, and small integers to add.
+        self.waits: dict[int, list[int]] = {}
         self._fn_of_stack: dict[int, int] = {}
         self._fn_index: dict[str, int] = {"": 0}
         self._site_index: dict[tuple[int, Stack], int] = {}
         self._stack_cache: dict[int, Stack] = {}
         self._interned: dict[Stack, Stack] = {}
+        # Trace-wide caches keyed by what the generation-local IDs stand for (the block
+        # reason and the stack's PCs: one process, so a PC always names the same frame),
+        # so that each generation does not classify the same waits again.
+        self._kinds: dict[tuple[str, tuple[int, ...]], tuple[int, int]] = {}
+        self._sites_of: dict[tuple[str, tuple[int, ...]], int] = {}
+        self._fns_of: dict[tuple[bool, tuple[int, ...]], int] = {}
         self._gen: Generation | None = None
         self.chan_boundaries = True
 
@@ -129,15 +143,26 @@ class Accounting:
         self._fn_of_stack.clear()
         self._stack_cache.clear()
 
+    def flush(self) -> GoroutineSegments:
+        """Move the pending rows into the columns; the segments so far."""
+        rows = self._rows
+        if rows:
+            width = len(self._cols)
+            flat = array("q", rows)  # one conversion; strided array slices are copied in C
+            for c, col in enumerate(self._cols):
+                col.extend(flat[c::width])
+            rows.clear()
+        return self.out
+
     def end_generation(self, gstates: dict[int, list[int]]) -> None:
         """Fold this generation's per-key wait sums into the trace-wide sites."""
-        for key, ns in self.wait_ns.items():
+        self.flush()
+        for key, (ns, n) in self.waits.items():
             idx = self._site(key) if key >= 0 else -key - 1
             site = self.out.wait_sites[idx]
             site.ns += ns
-            site.count += self.wait_n.get(key, 0)
-        self.wait_ns.clear()
-        self.wait_n.clear()
+            site.count += n
+        self.waits.clear()
         # Waits still going on keep their site across the generation change.
         for st in gstates.values():
             if st[A_KEY] > 0 and (st[A_SLOT] == ACC_LOCK or st[A_SLOT] == ACC_CHAN):
@@ -158,26 +183,38 @@ class Accounting:
             got = self._stack_cache[stack_id] = self._interned.setdefault(got, got)
         return got
 
-    def _site(self, key: int) -> int:
+    def _what(self, key: int) -> tuple[str, tuple[int, ...]]:
+        """The block reason and stack PCs a generation's block key stands for."""
         gen = self._gen
         assert gen is not None
-        stack = self._stack(key & 0xFFFFFFFF)
-        kind, _ = wait_kind(gen.strings.get(key >> 32, ""), [f.function for f in stack])
-        k = (kind, stack)
-        idx = self._site_index.get(k)
+        return gen.strings.get(key >> 32, ""), gen.stacks.get(key & 0xFFFFFFFF, ())
+
+    def _kind(self, key: int) -> tuple[int, int]:
+        what = self._what(key)
+        got = self._kinds.get(what)
+        if got is None:
+            stack = self._stack(key & 0xFFFFFFFF)
+            got = self._kinds[what] = wait_kind(what[0], [f.function for f in stack])
+        return got
+
+    def _site(self, key: int) -> int:
+        what = self._what(key)
+        idx = self._sites_of.get(what)
         if idx is None:
-            idx = self._site_index[k] = len(self.out.wait_sites)
-            self.out.wait_sites.append(WaitSite(kind, stack))
+            stack = self._stack(key & 0xFFFFFFFF)
+            k = (self._kind(key)[0], stack)
+            idx = self._site_index.get(k)
+            if idx is None:
+                idx = self._site_index[k] = len(self.out.wait_sites)
+                self.out.wait_sites.append(WaitSite(*k))
+            self._sites_of[what] = idx
         return idx
 
     # -- classification (cached per generation) -----------------------------------------
 
     def classify(self, key: int) -> int:
         """The accumulator slot of a block with ``key``, plus its boundary kind << 8."""
-        gen = self._gen
-        assert gen is not None
-        stack = self._stack(key & 0xFFFFFFFF)
-        kind, boundary = wait_kind(gen.strings.get(key >> 32, ""), [f.function for f in stack])
+        kind, boundary = self._kind(key)
         if boundary == CLOSE_CHAN and not self.chan_boundaries:
             boundary = 0
         c = self.bcls[key] = _WAIT_SLOT[kind] | boundary << 8
@@ -188,6 +225,13 @@ class Accounting:
         the root of a stack it was found in."""
         got = self._fn_of_stack.get(stack_id if not root else -stack_id - 1)
         if got is None:
+            gen = self._gen
+            assert gen is not None
+            what = (root, gen.stacks.get(stack_id, ()))
+            got = self._fns_of.get(what)
+            if got is not None:
+                self._fn_of_stack[stack_id if not root else -stack_id - 1] = got
+                return got
             stack = self._stack(stack_id)
             name = (stack[-1] if root else stack[0]).function if stack else ""
             got = self._fn_index.get(name)
@@ -196,7 +240,7 @@ class Accounting:
                 self.out.functions.append(name)
             if got > 0xFFFF:
                 got = 0
-            self._fn_of_stack[stack_id if not root else -stack_id - 1] = got
+            self._fn_of_stack[stack_id if not root else -stack_id - 1] = self._fns_of[what] = got
         return got
 
     # -- segments ------------------------------------------------------------------------
@@ -208,8 +252,7 @@ class Accounting:
         before the read that found no next request (what follows is connection upkeep)."""
         start = st[A_SEG]
         if start >= 0:
-            cols = self._cols
-            if len(cols[0]) >= MAX_SEGMENTS:
+            if self._nrows >= MAX_SEGMENTS:
                 self.out.truncated = True
                 self.chan_boundaries = False
                 self.bcls.clear()
@@ -224,12 +267,13 @@ class Accounting:
                     t = st[A_SYS]  # the response write just before
                     acc = st[A_SNAP]  # type: ignore[assignment]
                     base = 0
-                cols[0].append(start)
-                cols[1].append(t)
-                cols[2].append(g << 24 | st[A_FN] << 8 | st[A_OPEN] << 4 | kind)
-                cols[3].append(st[A_QUEUED] if st[A_OPEN] else 0)
-                for k in range(NACC):
-                    cols[4 + k].append(acc[base + k])
+                rows = self._rows
+                rows += (start, t, g << 24 | st[A_FN] << 8 | st[A_OPEN] << 4 | kind,
+                         st[A_QUEUED] if st[A_OPEN] else 0)
+                rows += acc[base:base + NACC]
+                self._nrows += 1
+                if len(rows) >= _FLUSH_AT:
+                    self.flush()
         st[ACC_RUN:ACC_RUN + NACC] = _ZEROS
         st[A_SEG] = SEG_WAITING
         st[A_OPEN] = kind

@@ -230,7 +230,7 @@ class TraceBuilder:
         order = outcome.ordering
         tr.sched_waits.start_ns = order.wait_start
         tr.sched_waits.wait_ns = order.wait_ns
-        tr.segments = order.acct.out
+        tr.segments = order.acct.flush()
         for reason, n in order.block_reasons.items():
             tr.block_reasons[reason] = tr.block_reasons.get(reason, 0) + n
         for code, n in enumerate(order.quiet_counts):

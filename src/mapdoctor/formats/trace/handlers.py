@@ -76,7 +76,7 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
     # time-accounting slots of .accounting]
     gstates: dict[int, list[int]] = o.gstates
     acct = o.acct
-    bcls, wait_ns, wait_n = acct.bcls, acct.wait_ns, acct.wait_n
+    bcls, waits = acct.bcls, acct.waits
     pstates: dict[int, list[int]] = {}  # proc -> [status, seq generation, seq]
     mstates = o.mstates  # thread -> [goroutine, proc]
     g_ranges: dict[int, list[tuple[int, int]]] = {}
@@ -144,8 +144,12 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
             st[slot] += d
             if slot in (ACC_LOCK, ACC_CHAN):
                 k = st[A_KEY]
-                wait_ns[k] = wait_ns.get(k, 0) + d
-                wait_n[k] = wait_n.get(k, 0) + 1
+                w = waits.get(k)
+                if w is None:
+                    waits[k] = [d, 1]
+                else:
+                    w[0] += d
+                    w[1] += 1
 
     def destroyed(g: int, st: list[int], t: int) -> None:
         st[st[A_SLOT]] += t - st[A_T]
@@ -428,7 +432,9 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
             check_ids(EV_GO_STOP, vals, i)
         st[0] = G_RUNNABLE  # type: ignore[index]
         st[3] = t  # type: ignore[index]
-        to_slot(st, t, ACC_RUNNABLE)  # type: ignore[arg-type]
+        st[ACC_RUN] += t - st[A_T]  # type: ignore[index]  # to_slot, inlined: it was running
+        st[A_T] = t  # type: ignore[index]
+        st[A_SLOT] = ACC_RUNNABLE  # type: ignore[index]
         if emit_all:
             push((EV_GO_STOP, t, g, ms[1], m, vals, i))
         else:
@@ -515,7 +521,9 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
         if vals[i + 3] not in stacks:
             check_ids(spec.EV_GO_SYSCALL_BEGIN, vals, i)
         st[0] = G_SYSCALL
-        to_slot(st, t, ACC_SYSCALL)
+        st[ACC_RUN] += t - st[A_T]  # to_slot, inlined: it was running
+        st[A_T] = t
+        st[A_SLOT] = ACC_SYSCALL
         st[A_PREV] = st[A_SYS]
         st[A_PSNAP] = st[A_SNAP]
         ps[0] = P_SYSCALL
@@ -541,7 +549,12 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
         if ps[0] != P_SYSCALL:
             raise OrderingError(f"expected proc {p} in state Syscall, but got {ps[0]} instead")
         st[0] = G_RUNNING
-        syscall_done(st, t, ACC_RUN)
+        # syscall_done, inlined: in a syscall until now, running from now on
+        st[ACC_SYSCALL] += t - st[A_T]
+        st[A_T] = t
+        st[A_SLOT] = ACC_RUN
+        st[A_SYS] = t
+        st[A_SNAP] = st[ACC_RUN:ACC_RUN + NACC]  # type: ignore[call-overload]
         ps[0] = P_RUNNING
         if emit_all:
             push((spec.EV_GO_SYSCALL_END, t, g, p, m, vals, i))

@@ -198,7 +198,7 @@ class Ordering:
         blocks = self.block_reasons_by_id
         wait_start, wait_ns = self.wait_start.append, self.wait_ns.append
         acct = self.acct
-        bcls, acct_wait_ns, acct_wait_n = acct.bcls, acct.wait_ns, acct.wait_n
+        bcls, waits = acct.bcls, acct.waits
         n_start = n_block = n_unblock = 0
         next_sample = samples[0][0] if samples else never
         try:
@@ -241,11 +241,16 @@ class Ordering:
                             and ms[0] == -1 and ms[1] != -1):
                         st[0] = G_RUNNING
                         st[2] = vals[i + 3]
+                        # Runnable until now (every runnable goroutine accounts to that slot);
+                        # runnable since st[3] when that is known, which is then also st[A_T].
                         if st[3] >= 0:
+                            d = ft - st[3]
                             wait_start(ft)
-                            wait_ns(ft - st[3])
+                            wait_ns(d)
                             st[3] = -1
-                        st[st[A_SLOT]] += ft - st[A_T]
+                            st[ACC_RUNNABLE] += d
+                        else:
+                            st[ACC_RUNNABLE] += ft - st[A_T]
                         st[A_T] = ft
                         st[A_SLOT] = ACC_RUN
                         if st[A_SEG] == SEG_QUEUED:
@@ -261,7 +266,7 @@ class Ordering:
                         bc = bcls.get(key)
                         if bc is None:
                             bc = acct.classify(key)
-                        st[st[A_SLOT]] += ft - st[A_T]
+                        st[ACC_RUN] += ft - st[A_T]  # a running goroutine accounts to that slot
                         st[A_T] = ft
                         st[A_KEY] = key
                         if bc > 255:
@@ -285,10 +290,13 @@ class Ordering:
                         else:
                             d = ft - st[A_T]
                             st[slot] += d
-                            if slot in (ACC_LOCK, ACC_CHAN):
-                                key = st[A_KEY]
-                                acct_wait_ns[key] = acct_wait_ns.get(key, 0) + d
-                                acct_wait_n[key] = acct_wait_n.get(key, 0) + 1
+                            if ACC_LOCK <= slot <= ACC_CHAN:  # adjacent slots: lock or channel
+                                w = waits.get(st[A_KEY])
+                                if w is None:
+                                    waits[st[A_KEY]] = [d, 1]
+                                else:
+                                    w[0] += d
+                                    w[1] += 1
                         st[A_T] = ft
                         n_unblock += 1
                         last = ft
