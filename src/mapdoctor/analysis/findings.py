@@ -93,3 +93,6 @@ class Diagnosis:
     share_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: What to do now, in order (``analysis.runbook``): each step an ``action`` sentence and its numbers.
     runbook: list[dict[str, Any]] = field(default_factory=list)
+    #: What the HTML report draws (``analysis.plots``: flame graph, timeline lanes, source
+    #: snippets); rendering data, not part of the JSON contract.
+    plots: dict[str, Any] | None = None
