@@ -44,6 +44,8 @@ def axis(span_ms: float) -> tuple[str, list[str]]:
         cls = f"tk{k}"
         rules.append(f".axis .{cls}{{left:{100 * t / span_ms:.3f}%}}")
         extra = " first" if k == 0 else (" last" if t / span_ms > 0.97 else "")
+        if k % 2:
+            extra += " odd"  # hidden on narrow screens, where labels would touch
         spans.append(f'<span class="{cls}{extra}">{e(_tick_label(t, span_ms))}</span>')
     return f'<div class=axis aria-hidden=true>{"".join(spans)}</div>', rules
 
