@@ -205,6 +205,7 @@ class Session:
         self._buf = b""
         self._next = 0
         self._events: list[dict[str, object]] = []
+        self._history: list[dict[str, object]] = []
         self.console: list[str] = []
         self.requests: list[str] = []
         self.session_id = ""
@@ -269,6 +270,11 @@ class Session:
             if isinstance(req, dict):
                 self.requests.append(str(req.get("url")))
         self._events.append(msg)
+        self._history.append(msg)
+
+    def events(self) -> list[dict[str, object]]:
+        """Every event since the last :meth:`open`."""
+        return list(self._history)
 
     def call(self, method: str, timeout: float = COMMAND_TIMEOUT_S, **params: object) -> dict[str, object]:
         self._next += 1
@@ -309,6 +315,7 @@ class Session:
     def open(self, url: str, *, javascript: bool = True) -> None:
         self.call("Emulation.setScriptExecutionDisabled", value=not javascript)
         self._events.clear()
+        self._history.clear()
         self.call("Page.navigate", url=url)
         self.wait_event("Page.loadEventFired")
 
