@@ -103,7 +103,8 @@ def _cause(c: Cause, i: int, snippets: dict[str, Any]) -> str:
         rows.append(f"<tr><td class=num>{pct(s.share)}</td><td>{where}</td><td><code>{e(s.function)}</code></td></tr>")
     more = (f"<p class=muted>{len(c.sites) - MAX_SITES} more sites in the JSON output.</p>"
             if len(c.sites) > MAX_SITES else "")
-    table = (f"<div class=wrap><table><tr><th class=num>share of this cause</th><th>where</th><th>function</th></tr>"
+    table = (f"<div class=wrap><table class=sites><tr><th class=num>share of this cause</th><th>where</th>"
+             f"<th>function</th></tr>"
              f"{''.join(rows)}</table></div>{more}" if rows else "")
     advice = "".join(f"<p class=advice><b>Do:</b> {e(s.advice)}</p>" for s in c.sites[:1] if s.advice)
     evidence = "".join(f"<li>{e(x)}</li>" for x in c.evidence)

@@ -50,6 +50,10 @@ def axis(span_ms: float) -> tuple[str, list[str]]:
     return f'<div class=axis aria-hidden=true>{"".join(spans)}</div>', rules
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def _grid(span_ms: float, h: int) -> str:
     return "".join(f'<line class=grid x1="{t:.3f}" x2="{t:.3f}" y1="0" y2="{h}" vector-effect="non-scaling-stroke"/>'
                    for t in nice_ticks(span_ms)[1:])
@@ -125,10 +129,11 @@ def lanes_html(lanes: dict[str, Any], timeline: dict[str, Any], focus: list[str]
     body_p += _bars(assist, bin_ms, LANE_H, ptop, COLORS["assist"], stw, "ms mark assists")
     own = timeline.get("stw", {}).get("caused_by_collection", {})
     parts.append(_lane("Stop-the-world pauses + GC mark assists",
-                       e(f"{sum(stw):.1f} ms STW ({lanes['stw_total']} pauses), {sum(assist):.1f} ms assists; "
+                       e(f"{sum(stw):.1f} ms STW ({_plural(int(lanes['stw_total']), 'pause')}), "
+                         f"{sum(assist):.1f} ms assists; "
                          f"tallest bar {ptop:.2f} ms per bin"
-                         + (f"; {own.get('count', 0)} pauses caused by the measurement itself left out"
-                            if own.get("count") else "")),
+                         + (f"; {_plural(int(own.get('count', 0)), 'pause')} caused by the measurement itself "
+                            "left out" if own.get("count") else "")),
                        _svg("pause", span, LANE_H, body_p, "pauses over time"))
                  + '<div class=legend><span class=k-stw>stop-the-world</span>'
                    '<span class=k-assist>mark assists</span></div>')
@@ -138,7 +143,7 @@ def lanes_html(lanes: dict[str, Any], timeline: dict[str, Any], focus: list[str]
     body_g = "".join(f'<rect x="{a:.3f}" y="3" width="{max(b - a, span / 800):.3f}" height="20" fill="{COLORS["gc"]}">'
                      f'<title>GC cycle {i + 1}: {e(fmt_ms(a))} to {e(fmt_ms(b))}</title></rect>'
                      for i, (a, b) in enumerate(gc))
-    parts.append(_lane("GC cycles", e(f"{len(gc)} cycles"), _svg("gc", span, 26, body_g, "GC cycles", "short")))
+    parts.append(_lane("GC cycles", e(_plural(len(gc), "cycle")), _svg("gc", span, 26, body_g, "GC cycles", "short")))
 
     # Requests: each a segment from its start to its end, as high as it was slow.
     reqs = lanes["requests"]
@@ -161,13 +166,14 @@ def lanes_html(lanes: dict[str, Any], timeline: dict[str, Any], focus: list[str]
         note = (f"{total} requests ({e(lanes['request_method'])}); p50 {e(fmt_ms(float(lanes['p50_ms'])))}, "
                 f"p99 {e(fmt_ms(p99))}, max {e(fmt_ms(rtop))}; height = latency"
                 + (f"; {drawn} drawn (every slow one, an even sample of the rest)" if drawn < total else ""))
-        parts.append(_lane("Requests (slow ones, ≥ p99, in red)", note,
+        # First: "why are my slowest requests slow?" is the question; the lanes below answer it.
+        parts.insert(0, _lane("Requests (slow ones, ≥ p99, in red)", note,
                            _svg("req", span, TALL_H, "".join(segs), "requests over time", "tall"))
                      + '<div class=legend><span class=k-slow>slow (≥ p99)</span>'
                        '<span class=k-request>other requests</span></div>')
     else:
         why = timeline.get("requests_absent") or "no request spans in the trace"
-        parts.append(f'<p class=muted>Requests: {e(why)}</p>')
+        parts.insert(0, f'<p class=muted>Requests: {e(why)}</p>')
 
     ax, rules = axis(span)
     header = (f'<p class=muted>{e(fmt_ms(span))} of execution trace ({e(lanes["source"])}), in {nb} bins of '
