@@ -164,15 +164,15 @@ def test_request_lane_draws_every_slow_request_highlighted() -> None:
     drawn = re.findall(r"<rect [^>]*>", lane.group(0))
     slow = [r for r in drawn if "class=slow" in r]
     assert len(drawn) == req["count"]
-    lanes = (d.plots or {})["lanes"]
+    lanes = (d.plots.get() if d.plots else {})["lanes"]
     assert len(slow) == sum(1 for r in lanes["requests"] if r[1] >= req["p99_ms"]) >= 1
     assert f"p99 {req['p99_ms']:.0f} ms" in page
 
 
 def test_flame_graph_is_the_cpu_profile_and_says_when_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     d = _diagnosis("go1.27", "syncmap")
-    flame = (d.plots or {})["flame"]
-    assert flame["shown"] == flame["frames"] and "Showing the" not in render_html(d)
+    flame = (d.plots.get() if d.plots else {})["flame"]
+    assert not flame["capped"] and "Showing the" not in render_html(d)
     # The root is all the profile's CPU; the categories come from the verdict's frame table.
     prof = next(i.profile for i in load_inputs([scenario_dir("go1.27", "syncmap")]).inputs
                 if i.kind is InputKind.CPU and i.profile is not None)
@@ -182,15 +182,18 @@ def test_flame_graph_is_the_cpu_profile_and_says_when_capped(monkeypatch: pytest
     assert "sync_map" in flame["categories"]
     monkeypatch.setattr(plots, "MAX_FLAME_NODES", 40)
     small = _diagnosis("go1.27", "syncmap")
-    sflame = (small.plots or {})["flame"]
+    sflame = (small.plots.get() if small.plots else {})["flame"]
 
     def count(n: list[object]) -> int:
         kids = n[4] if len(n) > 4 else []
         assert isinstance(kids, list)
         return 1 + sum(count(k) for k in kids)
 
-    assert count(sflame["tree"]) == sflame["shown"] == 40 and sflame["frames"] == flame["frames"]
-    assert f"Showing the 40 largest of {flame['frames']} frames" in render_html(small)
+    assert count(sflame["tree"]) == sflame["shown"] == 40 < flame["shown"] and sflame["capped"]
+    assert count(flame["tree"]) == flame["shown"]
+    # Capping drops frames, never CPU: the root still holds all of it.
+    assert sflame["tree"][2] == flame["tree"][2]
+    assert "Showing the 40 largest frames" in render_html(small)
 
 
 def test_sites_link_to_source_snippets() -> None:

@@ -7,7 +7,8 @@ keeps at most :data:`MAX_FLAME_NODES` frames (the largest; the rest stay in thei
 width and the page says so), the request lane at most :data:`MAX_REQUESTS` spans (every slow
 one kept), snippets at most :data:`MAX_SNIPPETS` sites.
 
-The result is a plain dict (``Diagnosis.plots``), not part of the JSON contract.
+The result is a plain dict, built on first use (``Diagnosis.plots.get()``: only the HTML
+report asks), not part of the JSON contract. Until then it holds the loaded inputs.
 """
 
 from __future__ import annotations
@@ -52,18 +53,23 @@ CAUSE_CATEGORIES: dict[CauseKind, tuple[str, ...]] = {
 
 
 class _Node:
-    __slots__ = ("by_cat", "children", "file", "name", "value")
+    __slots__ = ("by_cat", "children", "depth", "file", "name", "stacks", "value")
 
-    def __init__(self, name: str, file: str) -> None:
+    def __init__(self, name: str, file: str, depth: int) -> None:
         self.name = name
         self.file = file
+        self.depth = depth
         self.value = 0.0
         self.by_cat: dict[str, float] = {}
-        self.children: dict[str, _Node] = {}
+        self.stacks: list[int] = []  # indices of the stacks through this frame
+        self.children: list[_Node] = []
 
 
 def _weighted_stacks(inputs: Sequence[LoadedInput]) -> tuple[list[tuple[Sequence[Frame], float]], str, str]:
-    """CPU stacks (leaf first) with their nanoseconds, from the CPU profiles, else the traces' samples."""
+    """CPU stacks (leaf first) with their nanoseconds, from the CPU profiles, else the traces' samples.
+
+    Samples with the same locations are summed first: stacks repeat, and each distinct one is
+    then classified and walked once."""
     out: list[tuple[Sequence[Frame], float]] = []
     sources: list[str] = []
     for item in inputs:
@@ -78,7 +84,27 @@ def _weighted_stacks(inputs: Sequence[LoadedInput]) -> tuple[list[tuple[Sequence
         if idx is None:
             continue
         sources.append(item.path)
-        out.extend((s.stack(), s.values[idx] * scale) for s in prof.samples if s.values[idx])
+        by_locs: dict[tuple[int, ...], list[Any]] = {}
+        for s in prof.samples:
+            v = s.values[idx]
+            if not v:
+                continue
+            key = tuple(loc.id for loc in s.locations)
+            got = by_locs.get(key)
+            if got is None:
+                by_locs[key] = [s, v * scale]
+            else:
+                got[1] += v * scale
+        # Frames per location, made once: a location is shared by many stacks.
+        frames: dict[int, tuple[Frame, ...]] = {}
+        for smp, v in by_locs.values():
+            stack: list[Frame] = []
+            for loc in smp.locations:
+                got_frames = frames.get(loc.id)
+                if got_frames is None:
+                    got_frames = frames[loc.id] = loc.frames()
+                stack.extend(got_frames)
+            out.append((stack, v))
     if out:
         return out, "CPU profile " + ", ".join(sources), "ns"
     for item in inputs:
@@ -92,39 +118,55 @@ def _flame(inputs: Sequence[LoadedInput], classifier: StackClassifier) -> dict[s
     stacks, source, unit = _weighted_stacks(inputs)
     if not stacks:
         return None
-    root = _Node("all", "")
-    count = 1
-    for stack, value in stacks:
-        cat = SHARE_OF[classifier.classify(stack).cost]
-        node = root
-        node.value += value
-        node.by_cat[cat] = node.by_cat.get(cat, 0.0) + value
-        for frame in reversed(stack):
-            child = node.children.get(frame.function)
+    # Root first, as the flame graph draws them; each distinct stack classified once.
+    paths = [tuple(reversed(stack)) for stack, _ in stacks]
+    weights = [w for _, w in stacks]
+    cats = [SHARE_OF[classifier.classify(stack).cost] for stack, _ in stacks]
+
+    root = _Node("all", "", 0)
+    root.stacks = list(range(len(paths)))
+    root.value = sum(weights)
+    for i in root.stacks:
+        root.by_cat[cats[i]] = root.by_cat.get(cats[i], 0.0) + weights[i]
+
+    def children(n: _Node) -> list[_Node]:
+        # Frames below n are only grouped when n is kept: the tail of a profile with a
+        # million distinct frames is never built, only summed into its callers.
+        by_name: dict[str, _Node] = {}
+        d = n.depth
+        for i in n.stacks:
+            path = paths[i]
+            if len(path) <= d:
+                continue
+            frame = path[d]
+            child = by_name.get(frame.function)
             if child is None:
-                child = node.children[frame.function] = _Node(frame.function, frame.file)
-                count += 1
-            child.value += value
-            child.by_cat[cat] = child.by_cat.get(cat, 0.0) + value
-            node = child
+                child = by_name[frame.function] = _Node(frame.function, frame.file, d + 1)
+            child.stacks.append(i)
+            child.value += weights[i]
+            child.by_cat[cats[i]] = child.by_cat.get(cats[i], 0.0) + weights[i]
+        return list(by_name.values())
+
     # Keep the largest frames: expand from the root, always the widest frame not yet kept.
-    kept: set[int] = {id(root)}
-    heap: list[tuple[float, int, _Node]] = []
+    kept = 1
+    heap: list[tuple[float, int, _Node, _Node]] = []
     seq = 0
-    for c in root.children.values():
-        heapq.heappush(heap, (-c.value, seq, c))
+    for c in children(root):
+        heapq.heappush(heap, (-c.value, seq, c, root))
         seq += 1
-    while heap and len(kept) < MAX_FLAME_NODES:
-        _, _, n = heapq.heappop(heap)
-        kept.add(id(n))
-        for c in n.children.values():
-            heapq.heappush(heap, (-c.value, seq, c))
+    while heap and kept < MAX_FLAME_NODES:
+        _, _, n, parent = heapq.heappop(heap)
+        parent.children.append(n)
+        kept += 1
+        for c in children(n):
+            heapq.heappush(heap, (-c.value, seq, c, n))
             seq += 1
+        n.stacks = []
     smallest = -heap[0][0] if heap else 0.0
 
     names: dict[str, int] = {}
     files: dict[str, int] = {}
-    cats: dict[str, int] = {}
+    categories: dict[str, int] = {}
 
     def index(table: dict[str, int], key: str) -> int:
         if key not in table:
@@ -133,16 +175,17 @@ def _flame(inputs: Sequence[LoadedInput], classifier: StackClassifier) -> dict[s
 
     def emit(n: _Node) -> list[Any]:
         cat = max(n.by_cat.items(), key=lambda kv: kv[1])[0]
-        kids = [emit(c) for c in sorted(n.children.values(), key=lambda c: -c.value) if id(c) in kept]
-        row: list[Any] = [index(names, n.name), index(files, n.file), round(n.value / 1e6, 3), index(cats, cat)]
+        kids = [emit(c) for c in sorted(n.children, key=lambda c: -c.value)]
+        row: list[Any] = [index(names, n.name), index(files, n.file), round(n.value / 1e6, 3),
+                          index(categories, cat)]
         if kids:
             row.append(kids)
         return row
 
     tree = emit(root)
-    return {"source": source, "unit": unit, "total_ms": round(root.value / 1e6, 3), "frames": count,
-            "shown": len(kept), "capped_below_ms": round(smallest / 1e6, 3) if heap else 0.0,
-            "names": list(names), "files": list(files), "categories": list(cats), "tree": tree}
+    return {"source": source, "unit": unit, "total_ms": round(root.value / 1e6, 3), "shown": kept,
+            "capped": bool(heap), "capped_below_ms": round(smallest / 1e6, 3), "stacks": len(paths),
+            "names": list(names), "files": list(files), "categories": list(categories), "tree": tree}
 
 
 def _longest_trace(inputs: Sequence[LoadedInput]) -> tuple[LoadedInput, ExecutionTrace] | None:
@@ -252,6 +295,23 @@ def cause_categories(kinds: Iterable[CauseKind]) -> list[str]:
             if c not in out:
                 out.append(c)
     return out
+
+
+class LazyPlots:
+    """``Diagnosis.plots``: :func:`build_plots` on first :meth:`get`, then the inputs are let go."""
+
+    def __init__(self, d: Diagnosis, inputs: Sequence[LoadedInput], classifier: StackClassifier,
+                 source_dir: Path | None = None) -> None:
+        self._args: tuple[Diagnosis, Sequence[LoadedInput], StackClassifier, Path | None] | None = (
+            d, inputs, classifier, source_dir)
+        self._value: dict[str, Any] | None = None
+
+    def get(self) -> dict[str, Any]:
+        if self._value is None:
+            assert self._args is not None
+            self._value = build_plots(*self._args)
+            self._args = None
+        return self._value
 
 
 def build_plots(d: Diagnosis, inputs: Sequence[LoadedInput], classifier: StackClassifier,

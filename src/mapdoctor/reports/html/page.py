@@ -157,10 +157,10 @@ def _flame_section(flame: dict[str, Any] | None) -> str:
         return "<p class=muted>No CPU profile or trace CPU samples among the inputs: no flame graph.</p>"
     total = float(flame["total_ms"]) or 1.0
     capped = ""
-    if flame["shown"] < flame["frames"]:
-        capped = (f"<p class=muted>Showing the {flame['shown']} largest of {flame['frames']} frames; smaller "
-                  f"ones (under {e(fmt_ms(float(flame['capped_below_ms'])))} each) are left inside their caller's "
-                  "bar.</p>")
+    if flame["capped"]:
+        capped = (f"<p class=muted>Showing the {flame['shown']} largest frames (the report's limit); smaller "
+                  f"ones (at most {e(fmt_ms(float(flame['capped_below_ms'])))} each) are left inside their "
+                  "caller's bar.</p>")
     cats = sorted(set(flame["categories"]), key=lambda c: list(CATEGORY_TITLES).index(c)
                   if c in CATEGORY_TITLES else 99)
     legend = "".join(f'<span class="k-{e(c)}">{e(category_title(c))}</span>' for c in cats)
@@ -199,7 +199,7 @@ def _cpu_table(d: Diagnosis) -> str:
 
 
 def render_html(d: Diagnosis) -> str:
-    plots = d.plots or {}
+    plots = d.plots.get() if d.plots is not None else {}
     level = level_of(d)
     word, beside = _badge(d)
     go = d.go
