@@ -114,6 +114,12 @@ def test_flame_graph_zooms_and_searches(chromium: browser.Session, pages: dict[s
         return g ? g.getAttribute('data-i') : null; })()""")
     assert idx is not None
     x, y = _center(chromium, f"#flame g[data-i='{idx}'] rect")
+    # Hovering names the frame, its file, its CPU and its category.
+    chromium.call("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
+    chromium.wait_for("document.getElementById('tip').classList.contains('on')")
+    tip = chromium.eval("document.getElementById('tip').textContent")
+    assert isinstance(tip, str) and tip.startswith("main.indexOrders\nmapdoctorlab/orders.go\n"), tip
+    assert "of CPU" in tip and "category: map" in tip, tip
     chromium.click(x, y)
     chromium.wait_for(f"document.getElementById('flame').getAttribute('data-focus') === '{idx}'")
     widths = chromium.eval(f"""[document.querySelector("#flame g[data-i='{idx}'] rect").getBBox().width,
