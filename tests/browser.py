@@ -318,6 +318,8 @@ class Session:
         self._history.clear()
         self.call("Page.navigate", url=url)
         self.wait_event("Page.loadEventFired")
+        # A late load event of the previous page must not pass for this one's.
+        self.wait_for(f"location.href === {json.dumps(url)} && document.readyState === 'complete'")
 
     def eval(self, expression: str) -> object:
         out = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
