@@ -57,6 +57,9 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         d = diagnose(load_inputs([scenario_dir("go1.27", scenario)]), source_dir=LAB_GO)
         write_html(d, str(root / f"{name}.html"))
         out[name] = root / f"{name}.html"
+    cpu_only = diagnose(load_inputs([scenario_dir("go1.27", "syncmap") / "cpu.pb.gz"]))
+    write_html(cpu_only, str(root / "cpu-only.html"))
+    out["cpu-only"] = root / "cpu-only.html"
     evil = diagnose(load_inputs([hostile_capture(root / "evil")]))
     write_html(evil, str(root / "evil.html"))
     out["evil"] = root / "evil.html"
@@ -200,6 +203,15 @@ def test_hostile_names_stay_text(chromium: browser.Session, pages: dict[str, Pat
     assert not any(ev.get("method") == "Page.javascriptDialogOpening" for ev in chromium.events())
     assert chromium.console == [] and set(chromium.requests) == {pages["evil"].resolve().as_uri()}
     chromium.screenshot(artifacts / "hostile-1400.png")
+
+
+def test_a_cpu_profile_alone_draws_the_flame_graph_and_no_timeline(chromium: browser.Session,
+                                                                  pages: dict[str, Path]) -> None:
+    _load(chromium, pages["cpu-only"], 400)
+    got = chromium.eval("""[document.querySelectorAll('svg[data-lane]').length,
+        document.getElementById('timeline').textContent, document.documentElement.scrollWidth]""")
+    assert isinstance(got, list) and got[0] == 0 and "No execution trace" in got[1] and got[2] <= 400, got
+    assert chromium.console == [], chromium.console
 
 
 def test_the_checks_above_are_not_vacuous(chromium: browser.Session, tmp_path: Path) -> None:

@@ -112,9 +112,12 @@ def test_report_is_one_file_locked_by_its_policy() -> None:
     ("syncmap", "SYNC.MAP CHURN", "red"),
     ("crash", "CONCURRENT MAP WRITES", "red"),
     ("idle", "HEALTHY", "green"),
+    ("idle/goroutine.txt", "INCONCLUSIVE", "grey"),  # a goroutine dump alone cannot tell
 ])
 def test_colour_follows_severity_not_the_verdict(scenario: str, words: str, level: str) -> None:
-    d = _diagnosis("go1.27", scenario)
+    folder, _, file = scenario.partition("/")
+    path = scenario_dir("go1.27", folder) / file if file else scenario_dir("go1.27", folder)
+    d = diagnose(load_inputs([path]))
     page = render_html(d)
     assert level_of(d).value == level
     assert f'<span class="badge lv-{level}">{words}</span>' in page
@@ -217,3 +220,10 @@ def test_every_lab_capture_renders_within_the_size_budget() -> None:
     assert len(sizes) >= 40
     biggest = max(sizes, key=lambda k: sizes[k])
     assert sizes[biggest] < SIZE_BUDGET, (biggest, sizes[biggest])
+
+
+def test_a_diagnosis_without_drawing_data_still_renders() -> None:
+    d = _diagnosis("go1.27", "mapgrow-str")
+    d.plots = None
+    page = render_html(d)
+    assert "flame graph was not prepared" in page and "MAP GROWTH" in page

@@ -152,7 +152,9 @@ def _self_times(flame: dict[str, Any], top: int = 15) -> list[tuple[str, float, 
     return [(n, ms, cat_of[n]) for n, ms in sorted(own.items(), key=lambda kv: -kv[1])[:top]]
 
 
-def _flame_section(flame: dict[str, Any] | None) -> str:
+def _flame_section(flame: dict[str, Any] | None, prepared: bool) -> str:
+    if not prepared:
+        return "<p class=muted>The flame graph was not prepared for this report.</p>"
     if flame is None:
         return "<p class=muted>No CPU profile or trace CPU samples among the inputs: no flame graph.</p>"
     total = float(flame["total_ms"]) or 1.0
@@ -243,7 +245,7 @@ def render_html(d: Diagnosis) -> str:
 <p class=headline>{e(d.summary)}</p>{_facts(d)}{toc}</header>
 <section id=causes><h2>Causes</h2>{causes}</section>
 <section id=timeline><h2>Timeline</h2>{timeline}</section>
-<section id=flame-graph><h2>CPU flame graph</h2>{_flame_section(plots.get("flame"))}</section>
+<section id=flame-graph><h2>CPU flame graph</h2>{_flame_section(plots.get("flame"), d.plots is not None)}</section>
 <section id=cpu><h2>CPU by category</h2>{_cpu_table(d)}</section>
 {source}
 <section id=inputs><h2>Inputs</h2><ul>{inputs}</ul>{f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
