@@ -170,6 +170,9 @@ def test_request_lane_draws_every_slow_request_highlighted() -> None:
     lanes = (d.plots.get() if d.plots else {})["lanes"]
     assert len(slow) == sum(1 for r in lanes["requests"] if r[1] >= req["p99_ms"]) >= 1
     assert f"p99 {req['p99_ms']:.0f} ms" in page
+    # Behind the other lanes, a band where each slow request ran.
+    growth = re.search(r'<svg data-lane="cat:map_growth".*?</svg>', page, flags=re.S)
+    assert growth is not None and growth.group(0).count("class=band") == len(slow)
 
 
 def test_flame_graph_is_the_cpu_profile_and_says_when_capped(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -59,10 +59,17 @@ def _grid(span_ms: float, h: int) -> str:
                    for t in nice_ticks(span_ms)[1:])
 
 
-def _svg(kind: str, span_ms: float, h: int, body: str, label: str, cls: str = "") -> str:
+#: Slow requests' time windows, drawn behind every lane: (start ms, duration ms).
+Bands = list[tuple[float, float]]
+
+
+def _svg(kind: str, span_ms: float, h: int, body: str, label: str, cls: str = "", bands: Bands | None = None) -> str:
     c = f' class="{cls}"' if cls else ""
+    # A faint band where each slow request ran: what else happened then is read straight down.
+    back = "".join(f'<rect class=band x="{a:.3f}" y="0" width="{max(d, span_ms / 700):.3f}" height="{h}" '
+                   f'fill="{COLORS["slow"]}" fill-opacity="0.09"/>' for a, d in bands or ())
     return (f'<svg data-lane="{e(kind)}"{c} viewBox="0 0 {span_ms:.3f} {h}" preserveAspectRatio="none" role="img" '
-            f'aria-label="{e(label)}">{_grid(span_ms, h)}{body}</svg>')
+            f'aria-label="{e(label)}">{_grid(span_ms, h)}{back}{body}</svg>')
 
 
 def _lane(title: str, note: str, svg: str) -> str:
@@ -90,6 +97,8 @@ def lanes_html(lanes: dict[str, Any], timeline: dict[str, Any], focus: list[str]
     nb = int(lanes["bins"])
     samples: dict[str, list[int]] = lanes["samples"]
     parts: list[str] = []
+    p99 = float(lanes.get("p99_ms") or 0.0)
+    bands: Bands = [(float(r[0]), float(r[1])) for r in lanes["requests"] if p99 and r[1] >= p99]
 
     # One lane per category the verdict's causes are about: what the verdict says, over time.
     for cat in focus:
@@ -99,7 +108,7 @@ def lanes_html(lanes: dict[str, Any], timeline: dict[str, Any], focus: list[str]
         body = _bars(vals, bin_ms, LANE_H, top, COLORS.get(cat, "#888"), what=f"{category_title(cat)} samples")
         parts.append(_lane(e(f"{category_title(cat)}: CPU samples per {bin_ms:g} ms bin"),
                            e(f"{n} samples of 10 ms; tallest bar {int(top)}"),
-                           _svg(f"cat:{cat}", span, LANE_H, body, f"{category_title(cat)} over time")))
+                           _svg(f"cat:{cat}", span, LANE_H, body, f"{category_title(cat)} over time", bands=bands)))
 
     # All CPU, stacked by category (the verdict's categories at the bottom).
     order = [c for c in focus if c in samples] + sorted((c for c in samples if c not in focus),
@@ -116,7 +125,7 @@ def lanes_html(lanes: dict[str, Any], timeline: dict[str, Any], focus: list[str]
     legend = "".join(f'<span class="k-{e(c)}">{e(category_title(c))}</span>' for c in order)
     parts.append(_lane("All CPU samples, by category",
                        e(f"{int(sum(totals))} samples; tallest bar {int(top)} per {bin_ms:g} ms"),
-                       _svg("cpu", span, TALL_H, "".join(stacked), "CPU samples by category", "tall"))
+                       _svg("cpu", span, TALL_H, "".join(stacked), "CPU samples by category", "tall", bands))
                  + f"<div class=legend>{legend}</div>")
 
     # Pauses: program STW and mark assists, milliseconds per bin.
@@ -134,7 +143,7 @@ def lanes_html(lanes: dict[str, Any], timeline: dict[str, Any], focus: list[str]
                          f"tallest bar {ptop:.2f} ms per bin"
                          + (f"; {_plural(int(own.get('count', 0)), 'pause')} caused by the measurement itself "
                             "left out" if own.get("count") else "")),
-                       _svg("pause", span, LANE_H, body_p, "pauses over time"))
+                       _svg("pause", span, LANE_H, body_p, "pauses over time", bands=bands))
                  + '<div class=legend><span class=k-stw>stop-the-world</span>'
                    '<span class=k-assist>mark assists</span></div>')
 
@@ -143,12 +152,12 @@ def lanes_html(lanes: dict[str, Any], timeline: dict[str, Any], focus: list[str]
     body_g = "".join(f'<rect x="{a:.3f}" y="3" width="{max(b - a, span / 800):.3f}" height="20" fill="{COLORS["gc"]}">'
                      f'<title>GC cycle {i + 1}: {e(fmt_ms(a))} to {e(fmt_ms(b))}</title></rect>'
                      for i, (a, b) in enumerate(gc))
-    parts.append(_lane("GC cycles", e(_plural(len(gc), "cycle")), _svg("gc", span, 26, body_g, "GC cycles", "short")))
+    parts.append(_lane("GC cycles", e(_plural(len(gc), "cycle")),
+                       _svg("gc", span, 26, body_g, "GC cycles", "short", bands)))
 
     # Requests: each a segment from its start to its end, as high as it was slow.
     reqs = lanes["requests"]
     if reqs:
-        p99 = float(lanes["p99_ms"])
         rtop = max(r[1] for r in reqs) or 1.0
         minw = span / 700
         segs = []
@@ -177,5 +186,6 @@ def lanes_html(lanes: dict[str, Any], timeline: dict[str, Any], focus: list[str]
 
     ax, rules = axis(span)
     header = (f'<p class=muted>{e(fmt_ms(span))} of execution trace ({e(lanes["source"])}), in {nb} bins of '
-              f'{bin_ms:g} ms. Hover or tap a lane for the figures of that moment.</p>')
+              f'{bin_ms:g} ms. Hover or tap a lane for the figures of that moment.'
+              + (f" Faint red bands: when the {len(bands)} slow requests ran." if bands else "") + "</p>")
     return header + "".join(parts) + ax, rules
