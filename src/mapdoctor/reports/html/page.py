@@ -224,7 +224,9 @@ def render_html(d: Diagnosis) -> str:
     inputs = "".join(f"<li>{e(i.kind)}: <code>{e(i.path)}</code>{f' ({e(i.note)})' if i.note else ''}</li>"
                      for i in d.inputs)
     source = (f"<section id=source><h2>Source</h2>{_snippets(snippets)}</section>" if snippets else "")
-    data = {"flame": plots.get("flame"), "lanes": lanes, "colors": COLORS, "titles": CATEGORY_TITLES,
+    # The script needs no per-assist list (the lanes carry assists per bin).
+    lanes_js = {k: v for k, v in lanes.items() if k != "assists"} if lanes else None
+    data = {"flame": plots.get("flame"), "lanes": lanes_js, "colors": COLORS, "titles": CATEGORY_TITLES,
             "series": {k: (d.timeline or {}).get("series", {}).get(k, []) for k in ("stw_ms", "assist_ms")}}
     css = _asset("report.css") + "\n" + "\n".join(rules) + "\n"
     js = _asset("report.js")

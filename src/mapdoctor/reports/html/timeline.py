@@ -165,11 +165,13 @@ def lanes_html(lanes: dict[str, Any], timeline: dict[str, Any], focus: list[str]
         for start, dur, g in sorted(reqs, key=lambda r: bool(r[1] >= p99)):
             slow = dur >= p99
             y = (TALL_H - 4) * (1 - dur / rtop) + 1
-            segs.append(f'<rect x="{start:.3f}" y="{y:.2f}" width="{max(dur, minw):.3f}" height="{3 if slow else 2}" '
-                        f'fill="{COLORS["slow" if slow else "request"]}"'
-                        + (' class=slow' if slow else '') +
-                        f'><title>{e(fmt_ms(dur))} request at {e(fmt_ms(start))} (goroutine {g})'
-                        f'{" — slow" if slow else ""}</title></rect>')
+            # Native tooltips (for readers without JavaScript) on the slow ones only: thousands
+            # of titles would weigh more than the rest of the page.
+            title = (f"<title>{e(fmt_ms(dur))} request at {e(fmt_ms(start))} (goroutine {g}), slow</title>"
+                     if slow else "")
+            segs.append(f'<rect x="{start:.2f}" y="{y:.1f}" width="{max(dur, minw):.2f}" height="{3 if slow else 2}" '
+                        f'fill="{COLORS["slow" if slow else "request"]}"' + (" class=slow" if slow else "")
+                        + (f">{title}</rect>" if title else "/>"))
         drawn = len(reqs)
         total = int(lanes["requests_total"])
         note = (f"{total} requests ({e(lanes['request_method'])}); p50 {e(fmt_ms(float(lanes['p50_ms'])))}, "
