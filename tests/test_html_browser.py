@@ -147,8 +147,8 @@ def test_flame_graph_zooms_and_searches(chromium: browser.Session, pages: dict[s
 
 
 @pytest.mark.parametrize(("page", "lane", "words"), [
-    ("mapgrow", "cat:map_growth", "CPU sample"),
-    ("syncmap", "cat:sync_map", "sync.Map"),
+    ("mapgrow", "cat:map_growth", "map growth: "),
+    ("syncmap", "cat:sync_map", "sync.Map: "),
     ("http-slow", "req", "p99"),
     ("http-slow", "pause", "stop-the-world"),
 ])

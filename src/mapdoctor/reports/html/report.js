@@ -49,6 +49,10 @@
         if (n) { total += n; parts.push([n, c]); }
       });
       parts.sort(function (a, z) { return z[0] - a[0]; });
+      if (kind.indexOf("cat:") === 0) {
+        var own = kind.slice(4), k = (L.samples[own] || [])[b] || 0;
+        lines.push(title(own) + ": " + k + " sample" + (k === 1 ? "" : "s") + " in this bin");
+      }
       lines.push(total + " CPU sample" + (total === 1 ? "" : "s") + " (10 ms of CPU each)");
       parts.forEach(function (p) { lines.push("  " + title(p[1]) + ": " + p[0]); });
     } else if (kind === "pause") {
