@@ -9,11 +9,16 @@ Debian's ``chromium`` package (installed on first need by ``tests/debian.py``).
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import fcntl
 import json
 import os
+import select
 import shutil
 import struct
 import subprocess
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,3 +159,229 @@ def render(page: Path, out_dir: Path, *, width: int = 1280, height: int = 1600) 
     w, h, pixels = _png_pixels(png)
     return Rendered(dom=dom.stdout, png=png, width=w, height=h, pixels=pixels,
                     network_urls=_requested_urls(netlog, page_url) if netlog.is_file() else [])
+
+
+# ---- an interactive page: the DevTools protocol over a pipe ------------------------------------
+#
+# ``--remote-debugging-pipe`` makes Chromium read protocol messages (JSON, NUL-terminated) from
+# file descriptor 3 and write replies and events to 4: no port, no websocket library, nothing
+# another process on the machine could connect to.
+
+#: Bound on one protocol command (a busy CI machine can take seconds to lay out a page).
+COMMAND_TIMEOUT_S = 60.0
+
+
+class BrowserError(AssertionError):
+    pass
+
+
+class Session:
+    """One headless Chromium with one page, driven over the DevTools protocol.
+
+    ``console`` collects console messages of level error/warning, uncaught exceptions and
+    browser log entries (CSP violations land there); ``requests`` every URL the page asked for.
+    """
+
+    def __init__(self, browser: str, profile: Path) -> None:
+        to_child_r, self._to_child = os.pipe()
+        self._from_child, from_child_w = os.pipe()
+
+        def _fds() -> None:  # runs in the child before exec: the protocol's two descriptors
+            # Moved out of the way first: a pipe end may itself be 3 or 4, and dup2 onto itself
+            # would keep its close-on-exec flag.
+            a = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
+            b = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+
+        cmd = [browser, *_flags(profile), "--remote-debugging-pipe", "--window-size=1400,1000", "about:blank"]
+        # Its chatter goes to a file: a pipe nobody reads could fill and stall the browser.
+        profile.mkdir(parents=True, exist_ok=True)
+        self._log = (profile.parent / "chromium.log").open("wb")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+                                     preexec_fn=_fds, close_fds=False)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._buf = b""
+        self._next = 0
+        self._events: list[dict[str, object]] = []
+        self._history: list[dict[str, object]] = []
+        self.console: list[str] = []
+        self.requests: list[str] = []
+        self.session_id = ""
+        targets = self.call("Target.getTargets")["targetInfos"]
+        assert isinstance(targets, list)
+        page = next((t for t in targets if isinstance(t, dict) and t.get("type") == "page"), None)
+        if page is None:
+            target_id = self.call("Target.createTarget", url="about:blank")["targetId"]
+        else:
+            target_id = page["targetId"]
+        self.session_id = str(self.call("Target.attachToTarget", targetId=target_id, flatten=True)["sessionId"])
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            self.call(f"{domain}.enable")
+
+    # -- transport --
+    def _send(self, msg: dict[str, object]) -> None:
+        data = json.dumps(msg).encode() + b"\0"
+        while data:
+            n = os.write(self._to_child, data)
+            data = data[n:]
+
+    def _read(self, deadline: float) -> dict[str, object]:
+        while b"\0" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BrowserError("Chromium did not answer within the deadline")
+            ready, _, _ = select.select([self._from_child], [], [], min(left, 1.0))
+            if not ready:
+                if self.proc.poll() is not None:
+                    raise BrowserError(f"Chromium exited ({self.proc.returncode})")
+                continue
+            chunk = os.read(self._from_child, 1 << 20)
+            if not chunk:
+                raise BrowserError("Chromium closed the protocol pipe")
+            self._buf += chunk
+        raw, _, self._buf = self._buf.partition(b"\0")
+        msg = json.loads(raw)
+        assert isinstance(msg, dict)
+        return msg
+
+    def _note(self, msg: dict[str, object]) -> None:
+        method = msg.get("method")
+        params = msg.get("params") or {}
+        assert isinstance(params, dict)
+        if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "warning", "assert"):
+            args = params.get("args") or []
+            self.console.append(f"console.{params.get('type')}: "
+                                + " ".join(str(a.get("value", a.get("description", ""))) for a in args
+                                           if isinstance(a, dict)))
+        elif method == "Runtime.exceptionThrown":
+            details = params.get("exceptionDetails") or {}
+            assert isinstance(details, dict)
+            exc = details.get("exception") or {}
+            desc = exc.get("description", "") if isinstance(exc, dict) else ""
+            self.console.append(f"exception: {details.get('text', '')} {desc}")
+        elif method == "Log.entryAdded":
+            entry = params.get("entry") or {}
+            if isinstance(entry, dict) and entry.get("level") in ("error", "warning"):
+                self.console.append(f"log.{entry.get('level')} ({entry.get('source')}): {entry.get('text')}")
+        elif method == "Network.requestWillBeSent":
+            req = params.get("request") or {}
+            if isinstance(req, dict):
+                self.requests.append(str(req.get("url")))
+        self._events.append(msg)
+        self._history.append(msg)
+
+    def events(self) -> list[dict[str, object]]:
+        """Every event since the last :meth:`open`."""
+        return list(self._history)
+
+    def call(self, method: str, timeout: float = COMMAND_TIMEOUT_S, **params: object) -> dict[str, object]:
+        self._next += 1
+        mid = self._next
+        msg: dict[str, object] = {"id": mid, "method": method, "params": params}
+        if self.session_id and not method.startswith("Target."):
+            msg["sessionId"] = self.session_id
+        self._send(msg)
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self._read(deadline)
+            if reply.get("id") == mid:
+                if "error" in reply:
+                    raise BrowserError(f"{method}: {reply['error']}")
+                result = reply.get("result") or {}
+                assert isinstance(result, dict)
+                return result
+            self._note(reply)
+
+    def wait_event(self, method: str, timeout: float = COMMAND_TIMEOUT_S) -> dict[str, object]:
+        for i, ev in enumerate(self._events):
+            if ev.get("method") == method:
+                del self._events[i]
+                return ev
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self._read(deadline)
+            self._note(msg)
+            if msg.get("method") == method:
+                self._events.remove(msg)
+                return msg
+
+    # -- page helpers --
+    def viewport(self, width: int, height: int) -> None:
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
+                  mobile=False)
+
+    def open(self, url: str, *, javascript: bool = True) -> None:
+        self.call("Emulation.setScriptExecutionDisabled", value=not javascript)
+        self._events.clear()
+        self._history.clear()
+        self.call("Page.navigate", url=url)
+        self.wait_event("Page.loadEventFired")
+        # A late load event of the previous page must not pass for this one's.
+        self.wait_for(f"location.href === {json.dumps(url)} && document.readyState === 'complete'")
+
+    def eval(self, expression: str) -> object:
+        out = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in out:
+            raise BrowserError(f"{expression[:80]}: {out['exceptionDetails']}")
+        result = out.get("result") or {}
+        assert isinstance(result, dict)
+        return result.get("value")
+
+    def wait_for(self, expression: str, timeout: float = COMMAND_TIMEOUT_S) -> object:
+        """Poll ``expression`` until it is truthy (no fixed sleeps: as fast as the machine allows)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.eval(expression)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise BrowserError(f"timed out waiting for {expression}")
+            time.sleep(0.05)
+
+    def click(self, x: float, y: float) -> None:
+        self.call("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+
+    def type_text(self, text: str) -> None:
+        self.call("Input.insertText", text=text)
+
+    def screenshot(self, path: Path) -> Path:
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        assert isinstance(data, str)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._send({"id": self._next + 1, "method": "Browser.close", "params": {}})
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+        for fd in (self._to_child, self._from_child):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._log.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def session(profile: Path) -> Session:
+    """A fresh browser (installed on first need, else the test is skipped with the reason)."""
+    return Session(require_browser(), profile)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    w, h = struct.unpack(">II", data[16:24])
+    return int(w), int(h)

@@ -18,6 +18,7 @@ from mapdoctor.analysis.evidence import Evidence, GCEvidence
 from mapdoctor.analysis.findings import Diagnosis, InputSummary
 from mapdoctor.analysis.goinfo import detect_go
 from mapdoctor.analysis.locks import lock_waits
+from mapdoctor.analysis.plots import LazyPlots
 from mapdoctor.analysis.runbook import runbook
 from mapdoctor.analysis.source_advice import attach_capacity, attach_source_findings
 from mapdoctor.analysis.trace_evidence import trace_cpu, trace_lock_waits, trace_timeline
@@ -88,4 +89,5 @@ def diagnose(loaded: LoadResult, *, notes: Sequence[str] = (), source_dir: Path 
     if source_dir is not None:
         attach_source_findings(diagnosis, source_dir, inputs)
     diagnosis.runbook = runbook(diagnosis, inputs, source_dir)
+    diagnosis.plots = LazyPlots(diagnosis, inputs, classifier, source_dir)
     return diagnosis

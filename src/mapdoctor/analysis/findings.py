@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from mapdoctor.analysis.stats import CONFIRMED, Share
 
@@ -76,6 +76,13 @@ class InputSummary:
     note: str = ""
 
 
+class PlotData(Protocol):
+    """Drawing data a report asks for: built when first asked (only the HTML report does), so
+    JSON and terminal runs never pay for it."""
+
+    def get(self) -> dict[str, Any]: ...
+
+
 @dataclass(slots=True)
 class Diagnosis:
     verdict: Verdict
@@ -93,3 +100,6 @@ class Diagnosis:
     share_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: What to do now, in order (``analysis.runbook``): each step an ``action`` sentence and its numbers.
     runbook: list[dict[str, Any]] = field(default_factory=list)
+    #: What the HTML report draws (``analysis.plots``: flame graph, timeline lanes, source
+    #: snippets), built on first use; rendering data, not part of the JSON contract.
+    plots: PlotData | None = field(default=None, repr=False, compare=False)
