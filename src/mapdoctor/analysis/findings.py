@@ -59,6 +59,10 @@ class Cause:
     #: Share of CPU in garbage collection charged to this cause because its allocations drive
     #: the collector (included in ``score``).
     gc_charged: float = 0.0
+    #: Share of CPU in GC mark assists its allocations triggered (included in ``score``).
+    assists: float = 0.0
+    #: What the score measures (an ``analysis.measures.Measure`` value); '' tells it from ``interval``.
+    measure: str = ""
 
 
 @dataclass(slots=True)

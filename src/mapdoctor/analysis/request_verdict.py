@@ -91,6 +91,11 @@ def _mix(breakdown: dict[str, float], n: int = 3) -> str:
     return ", ".join(f"{_pct(v)} {k}" for k, v in top if v >= 0.005)
 
 
+def percentiles_line(req: dict[str, Any]) -> str:
+    """The request latencies alone, for when no slow requests were told apart."""
+    return f"requests ({req['method']}, {req['count']}): p50 {_ms(req['p50_ms'])}, p99 {_ms(req['p99_ms'])}"
+
+
 def requests_line(req: dict[str, Any]) -> str:
     """One line for the report's head: how requests were found and where their time went."""
     slow, typical = req["slow"], req["typical"]
@@ -170,7 +175,7 @@ def apply(d: Diagnosis, cpu_samples: int) -> Diagnosis:
         sites = []
         if site and site.get("file"):
             sites = [Site(site["function"], site["file"], site["line"], share, GENERIC.get(kind, ""))]
-        cause = Cause(kind, share, [], sites)
+        cause = Cause(kind, share, [], sites, measure="slow_request_time")
         d.causes.append(cause)
     else:
         cause.evidence = [e if e.startswith(("supports", "argues against")) else f"supports: {e}"

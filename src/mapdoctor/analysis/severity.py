@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from mapdoctor.analysis.findings import CauseKind, Diagnosis, Verdict
+from mapdoctor.analysis.measures import CAUSE_TITLES
 from mapdoctor.analysis.stats import CONFIRMED
 
 
@@ -49,3 +50,24 @@ def level_of(d: Diagnosis) -> Level:
     if any(c.kind is CauseKind.CONCURRENT_MAP_WRITES or c.status == CONFIRMED for c in d.causes):
         return Level.RED
     return Level.AMBER
+
+
+def badge(d: Diagnosis) -> tuple[str, str]:
+    """The badge's words and the line beside it: what the problem is, not only what it is not.
+
+    Shared by every reporter, so the terminal and the HTML page open with the same words.
+    """
+    sev = severity_of(d)
+    if d.verdict is Verdict.MAP_GROWTH:
+        return "MAP GROWTH", "problem"
+    if sev is Severity.PROBLEM and d.causes:
+        top = d.causes[0]
+        kind = top.kind.value
+        title = CAUSE_TITLES.get(kind, kind.replace("_", " ")).upper()
+        if top.status != CONFIRMED and top.kind is not CauseKind.CONCURRENT_MAP_WRITES:
+            # Only the point estimate clears the threshold: say so in the badge itself.
+            return f"POSSIBLY {title}", "probable, not certain"
+        return title, "problem · not map growth"
+    if sev is Severity.INCONCLUSIVE:
+        return "INCONCLUSIVE", "the data cannot tell"
+    return "HEALTHY", "nothing stands out · not map growth"

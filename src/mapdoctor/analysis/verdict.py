@@ -19,6 +19,7 @@ from mapdoctor.analysis.evidence import Evidence
 from mapdoctor.analysis.findings import Cause, CauseKind, Diagnosis, Site, Verdict
 from mapdoctor.analysis.frametable import SHARE_KEYS, SHARE_OF, Cost
 from mapdoctor.analysis.locks import lock_delay, lock_events
+from mapdoctor.analysis.measures import LABEL, measure_of
 from mapdoctor.analysis.request_verdict import apply as request_led
 from mapdoctor.analysis.stats import CONFIRMED, PROBABLE, Share, poisson
 
@@ -115,9 +116,10 @@ def _cpu_causes(ev: Evidence, cpu: CostBreakdown, notes: list[str]) -> list[Caus
         if status == PROBABLE:
             evidence.append(f"probably: the share is at least {_pct(threshold)} by its estimate, but its 95% "
                             f"interval reaches down to {_pct(base.low)}; a longer profile would tell")
-        score = base.plus(assists_for(costs))
+        assists = assists_for(costs)
+        score = base.plus(assists)
         cause = Cause(kind, score.value, evidence, _sites(most_common(sites_src, 5), amount, kind, advice),
-                      interval=score, status=status, threshold=threshold)
+                      interval=score, status=status, threshold=threshold, assists=assists)
         found.append(_Found(cause, costs, set(sites_src)))
         return cause
 
@@ -346,7 +348,7 @@ def _alloc_causes(ev: Evidence, have: set[CauseKind]) -> list[Cause]:
     ]
     # Allocation sizes show that a map grows, not what it costs: never more than probable.
     return [Cause(CauseKind.MAP_GROWTH, series_bytes / a.total_bytes * 0.5, ev_lines, sites, status=PROBABLE,
-                  threshold=T.ALLOC_SERIES_MIN)]
+                  threshold=T.ALLOC_SERIES_MIN, measure="alloc_bytes")]
 
 
 def _crash_causes(ev: Evidence) -> list[Cause]:
@@ -464,7 +466,15 @@ def _summary(verdict: Verdict, causes: list[Cause], idle: bool, ev: Evidence, ha
         return f" at {c.sites[0].file}:{c.sites[0].line}" if c.sites and c.sites[0].file else ""
 
     def how_much(c: Cause) -> str:
-        return c.interval.inline_text() if c.interval is not None else _pct(c.score)
+        # "97.0% ± 0.4% wait ratio, 43160 contention events": the unit beside the number, always.
+        label = LABEL[measure_of(c)]
+        if c.interval is None:
+            return f"{_pct(c.score)} {label}"
+        iv = c.interval
+        if iv.lopsided:
+            return (f"{_pct(iv.value)} {label}, 95% interval {100 * iv.low:.1f}-{100 * iv.high:.1f}%, "
+                    f"{iv.count_text()}")
+        return f"{_pct(iv.value)} ± {100 * iv.half_width:.1f}% {label}, {iv.count_text()}"
 
     crash = next((c for c in causes if c.kind is CauseKind.CONCURRENT_MAP_WRITES), None)
     crash_tail = f"; and the program crashed on concurrent map writes{where(crash)}" if crash else ""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mapdoctor.analysis.findings import Cause, Diagnosis, Site
+from mapdoctor.analysis.measures import as_dict as measure_dict
 from mapdoctor.analysis.severity import level_of, severity_of
 
 SCHEMA = "mapdoctor/diagnosis@1"
@@ -43,6 +44,7 @@ def _cause(c: Cause) -> dict[str, Any]:
         out["threshold"] = _round(c.threshold)
     if c.gc_charged:
         out["gc_charged"] = _round(c.gc_charged)
+    out["measure"] = measure_dict(c)
     return out
 
 

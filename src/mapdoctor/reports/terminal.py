@@ -11,24 +11,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mapdoctor.analysis.findings import Diagnosis, Verdict
-from mapdoctor.analysis.request_verdict import requests_line
+from mapdoctor.analysis.findings import Diagnosis
+from mapdoctor.analysis.measures import CAUSE_TITLES as _CAUSE_TITLE
+from mapdoctor.analysis.measures import CPU_BREAKDOWN_NOTE, EXPLAIN, Measure, measure_of, parts_text, score_text
+from mapdoctor.analysis.request_verdict import percentiles_line, requests_line
+from mapdoctor.analysis.severity import Level, badge, level_of
 from mapdoctor.safetext import for_terminal as _safe
 
-_VERDICT_STYLE = {
-    Verdict.MAP_GROWTH: ("MAP GROWTH", "bold white on red"),
-    Verdict.NOT_MAP_GROWTH: ("NOT MAP GROWTH", "bold black on green"),
-    Verdict.INCONCLUSIVE: ("INCONCLUSIVE", "bold black on yellow"),
-}
-
-_CAUSE_TITLE = {
-    "map_growth": "map growth",
-    "slice_growth": "slice growth",
-    "sync_map": "sync.Map churn",
-    "lock_contention": "lock contention",
-    "gc_pressure": "GC pressure",
-    "concurrent_map_writes": "concurrent map writes",
-    "map_creation": "small-map creation",
+#: Severity, not the verdict, colours the badge: green only ever means healthy.
+_LEVEL_STYLE = {
+    Level.RED: "bold white on red",
+    Level.AMBER: "bold black on yellow",
+    Level.GREEN: "bold black on green",
+    Level.GREY: "bold white on grey42",
 }
 
 
@@ -37,10 +32,10 @@ def _pct(x: float) -> str:
 
 
 def render(d: Diagnosis, console: Console) -> None:
-    label, style = _VERDICT_STYLE[d.verdict]
+    word, beside = badge(d)
     head = Text()
-    head.append(f" {label} ", style=style)
-    head.append(f"  confidence: {d.confidence}", style="bold")
+    head.append(f" {word} ", style=_LEVEL_STYLE[level_of(d)])
+    head.append(f"  {beside} · confidence: {d.confidence}", style="bold")
     if d.partial:
         head.append("  (partial: some inputs missing or incomplete)", style="yellow")
     console.print(head)
@@ -48,6 +43,8 @@ def render(d: Diagnosis, console: Console) -> None:
     req = (d.timeline or {}).get("requests")
     if req and req.get("slow"):
         console.print(Text(_safe(requests_line(req)), style="dim"))
+    elif req and req.get("count"):
+        console.print(Text(_safe(percentiles_line(req)), style="dim"))
     go = d.go
     if go.version or go.maps or go.range:
         console.print(Text(
@@ -60,11 +57,14 @@ def render(d: Diagnosis, console: Console) -> None:
     if d.causes:
         for n, cause in enumerate(d.causes, 1):
             title = Text(f"{n}. {_CAUSE_TITLE.get(cause.kind.value, cause.kind.value)}", style="bold")
-            score = cause.interval.text() if cause.interval is not None else _pct(cause.score)
-            title.append(f"  score {score}", style="cyan")
+            title.append(f"  {score_text(cause)}", style="cyan")
             if cause.status == "probable":
                 title.append("  probable: the interval reaches below the threshold", style="yellow")
             console.print(title)
+            m = measure_of(cause)
+            what = parts_text(cause) or (EXPLAIN[m] if m is not Measure.CPU else "")
+            if what:
+                console.print(Text(f"   {what}", style="dim"))
             for ev in cause.evidence:
                 console.print(Text("   - " + _safe(ev)))
             if cause.sites:
@@ -102,6 +102,7 @@ def render(d: Diagnosis, console: Console) -> None:
         parts = [f"{k} {_pct(v)}" for k, v in sorted(d.shares.items(), key=lambda kv: -kv[1]) if v >= 0.005]
         samples = f" ({d.cpu_samples} samples)" if d.cpu_samples else ""
         console.print(Text("CPU by category" + samples + ": " + ", ".join(parts), style="dim"))
+        console.print(Text(f"  ({CPU_BREAKDOWN_NOTE})", style="dim"))
     if d.inputs:
         console.print(Text("Inputs: " + ", ".join(f"{i.kind} ({_safe(i.path)})" for i in d.inputs), style="dim"))
     for note in d.notes:

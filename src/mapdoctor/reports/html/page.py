@@ -18,8 +18,9 @@ import json
 from importlib import resources
 from typing import Any
 
-from mapdoctor.analysis.findings import Cause, Diagnosis, Verdict
-from mapdoctor.analysis.severity import Severity, level_of, severity_of
+from mapdoctor.analysis.findings import Cause, Diagnosis
+from mapdoctor.analysis.measures import EXPLAIN, measure_of, parts_text, score_text
+from mapdoctor.analysis.severity import badge, level_of, severity_of
 from mapdoctor.reports.html.common import (
     CATEGORY_TITLES,
     CAUSE_TITLES,
@@ -51,32 +52,13 @@ def _json_block(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _badge(d: Diagnosis) -> tuple[str, str]:
-    """The badge's words and the line beside it: what the problem is, not only what it is not."""
-    sev = severity_of(d)
-    if d.verdict is Verdict.MAP_GROWTH:
-        return "MAP GROWTH", "problem"
-    if sev is Severity.PROBLEM and d.causes:
-        kind = d.causes[0].kind.value
-        return CAUSE_TITLES.get(kind, kind.replace("_", " ")).upper(), "problem · not map growth"
-    if sev is Severity.INCONCLUSIVE:
-        return "INCONCLUSIVE", "the data cannot tell"
-    return "HEALTHY", "nothing stands out · not map growth"
-
-
-def _share_text(c: Cause) -> str:
-    if c.interval is None:
-        return ""
-    iv = c.interval
-    return f" (95% interval {pct(iv.low)}-{pct(iv.high)}, {iv.count_text()})"
-
-
 def _facts(d: Diagnosis) -> str:
     facts: list[str] = []
     if d.causes:
         c = d.causes[0]
         title = CAUSE_TITLES.get(c.kind.value, c.kind.value)
-        facts.append(f"<li>{e(title)} score <b>{pct(c.score)}</b> of the service's time{e(_share_text(c))}</li>")
+        facts.append(f"<li>{e(title)} <b>{e(score_text(c))}</b>"
+                     f"{' <span class=muted>' + e(parts_text(c)) + '</span>' if parts_text(c) else ''}</li>")
     if "map_growth" in d.shares:
         # The question the reader came with, answered in CPU terms whatever the verdict.
         n = f" ({d.cpu_samples} samples)" if d.cpu_samples else ""
@@ -112,10 +94,11 @@ def _cause(c: Cause, i: int, snippets: dict[str, Any]) -> str:
         # Closed by default: the site and the change come first; the proof is one click away.
         evidence = f"<details><summary>Evidence ({len(c.evidence)} lines)</summary><ul>{evidence}</ul></details>"
     status = f"{c.status}" + (f", threshold {pct(c.threshold)}" if c.threshold else "")
-    gc = f"; includes {pct(c.gc_charged)} GC charged to its allocations" if c.gc_charged else ""
+    parts = f" {parts_text(c)}" if parts_text(c) else ""
     return (f'<div class="cause{" c-focus" if i == 0 else ""}"><h3>{i + 1}. {e(title)} '
-            f"<span class=muted>score {pct(c.score)} of the service's time{e(_share_text(c))} · {e(status)}{e(gc)}"
-            f"</span></h3>{table}{advice}{evidence}</div>")
+            f"<span class=muted>{e(score_text(c))} · {e(status)}</span></h3>"
+            f"<p class=muted title=\"{e(EXPLAIN[measure_of(c)])}\">{e(EXPLAIN[measure_of(c)])}{e(parts)}</p>"
+            f"{table}{advice}{evidence}</div>")
 
 
 def _anchor(key: str, snippets: dict[str, Any]) -> str:
@@ -203,7 +186,7 @@ def _cpu_table(d: Diagnosis) -> str:
 def render_html(d: Diagnosis) -> str:
     plots = d.plots.get() if d.plots is not None else {}
     level = level_of(d)
-    word, beside = _badge(d)
+    word, beside = badge(d)
     go = d.go
     version = (go.version or go.range or "version unknown").removeprefix("go")
     go_line = f"Go {version}, {go.maps or 'unknown'} maps"
