@@ -246,8 +246,6 @@ def test_cpu_sample_bomb_is_refused_under_the_budget(tmp_path: Path) -> None:
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "CPU samples" in lines[0] and "--max-memory" in lines[0]
     assert elapsed < 60
-    assert peak_mb < 1024  # the 200 MiB inflated trace is never materialised as events
-    if peak_mb >= 512:
-        # Known shortfall: the inflated stream itself (200 MiB) plus one generation's batches
-        # are held at once; the 512 MB goal needs the trace decoded while it inflates.
-        pytest.xfail(f"peak {peak_mb:.0f} MB: above the 512 MB goal (streaming inflation not done)")
+    # The 200 MiB inflated trace is held once (no chunk join), never materialised as events, and
+    # its own size counts against the budget the samples are refused by: 338 MB measured.
+    assert peak_mb < 512, peak_mb

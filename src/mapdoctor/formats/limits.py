@@ -209,21 +209,23 @@ def gunzip(data: bytes, path: str, limit: int | None = None) -> bytes:
     inflate to gigabytes, so inflating stops as soon as the output passes it."""
     cap = current_budget().input_limit if limit is None else limit
     hint = _share_hint() if limit is None else ""
-    out: list[bytes] = []
-    total = 0
+    # One growing buffer, not chunks joined at the end: the join would hold the inflated
+    # stream twice at its peak (a 200 MiB inflated trace: 400 MiB). A large bytearray grows
+    # in place (realloc of an mmap'd block is an mremap), and it is handed on as it is: the
+    # decoders only index, slice and view it.
+    out = bytearray()
     rest = data
     while rest:
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
-            chunk = d.decompress(rest, cap - total + 1)
+            chunk = d.decompress(rest, min(cap - len(out) + 1, _READ_CHUNK))
             while True:
-                out.append(chunk)
-                total += len(chunk)
-                if total > cap:
+                out += chunk
+                if len(out) > cap:
                     raise InputError(path, "gzip", f"inflates to more than {describe_bytes(cap)}{hint}")
                 if d.eof or not d.unconsumed_tail:
                     break
-                chunk = d.decompress(d.unconsumed_tail, cap - total + 1)
+                chunk = d.decompress(d.unconsumed_tail, min(cap - len(out) + 1, _READ_CHUNK))
         except zlib.error as exc:
             raise InputError(path, "gzip", f"corrupt stream ({exc})") from None
         if not d.eof:
@@ -232,4 +234,4 @@ def gunzip(data: bytes, path: str, limit: int | None = None) -> bytes:
         # Trailing zero padding after the last member is tolerated, like gzip(1) does.
         if rest.strip(b"\x00") == b"":
             break
-    return out[0] if len(out) == 1 else b"".join(out)
+    return out  # type: ignore[return-value]  # bytes-like for every reader; see above

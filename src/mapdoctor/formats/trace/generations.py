@@ -230,20 +230,29 @@ def _stacks_error(b: Batch, data: bytes) -> NoReturn:
 CPU_SAMPLE_BYTES = 300
 
 
+#: Bytes >= 0x80 continue a varint; every other byte ends one.
+_CONTINUATION = bytes(range(0x80, 0x100))
+
+
 def _add_cpu_samples(gen: Generation, b: Batch, data: bytes) -> None:
+    samples = gen.cpu_samples
+    # Counted before they are materialised, even as integers: a few MB of gzip inflate to
+    # hundreds of MB of samples that share one timestamp, and decoding one such batch to a
+    # list of ints alone takes more memory than the budget. The count is exact: one varint
+    # ends at every byte below 0x80, and a sample is six varints.
+    ends = len(bytes(data[b.start + 1:b.end]).translate(None, _CONTINUATION))
+    count = len(samples) + ends // 6
+    budget = current_budget()
+    # The trace's own bytes are held while it decodes: they come out of the same budget.
+    if count * CPU_SAMPLE_BYTES + len(data) > budget.bytes:
+        raise TraceFormatError(
+            b.offset, f"decoding it would need more than {describe_bytes(budget.bytes)} of memory "
+                      f"(over {count:,} CPU samples in generation {gen.number}, beside the trace's own "
+                      f"{describe_bytes(len(data))}), more than the budget "
+                      f"per input; {RAISE_HINT}")
     vals = decode_all(data, b.start + 1, b.end)
     if vals is None or len(vals) % 6:
         raise TraceFormatError(b.offset, "malformed CPU sample batch")
-    samples = gen.cpu_samples
-    # Counted before they are materialised: a few MB of gzip inflate to hundreds of MB of
-    # samples that share one timestamp, and decoding them all would take gigabytes.
-    count = len(samples) + len(vals) // 6
-    budget = current_budget()
-    if count * CPU_SAMPLE_BYTES > budget.bytes:
-        raise TraceFormatError(
-            b.offset, f"decoding it would need more than {describe_bytes(budget.bytes)} of memory "
-                      f"(over {count:,} CPU samples in generation {gen.number}), more than the budget "
-                      f"per input; {RAISE_HINT}")
     for i in range(0, len(vals), 6):
         if vals[i] != spec.EV_CPU_SAMPLE:
             raise TraceFormatError(b.offset, f"expected CPU sample event, got {vals[i]}")
