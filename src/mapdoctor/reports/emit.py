@@ -40,7 +40,7 @@ class WriteFailure:
         return f"{self.path}: write: {self.reason}"
 
 
-def write_output(path: str, write: Callable[[], None]) -> WriteFailure | None:
+def write_output(path: str, write: Callable[[], object]) -> WriteFailure | None:
     """Run one write; an OSError becomes a WriteFailure (the other outputs still get written)."""
     try:
         write()
