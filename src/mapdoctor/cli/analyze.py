@@ -61,7 +61,8 @@ class AnalyzeCommand:
             from mapdoctor.cli.census import CensusJob, join_into
 
             join_into(diagnosis, CensusJob(args.census))
-        failed = emit(diagnosis, Outputs(json=json_to, html=args.html, color=not args.no_color))
+        failed = emit(diagnosis, Outputs(json=json_to, html=args.html, color=not args.no_color,
+                                         stdout_taken=args.export_pprof == "-"))
         failed += export_pprof(args, loaded, diagnosis)
         return report_failures(failed)
 

@@ -98,25 +98,36 @@ class DiagnoseCommand:
 def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared with ``mapdoctor demo``."""
     # -seconds: go tool pprof's spelling of the same thing.
-    parser.add_argument("--duration", "-seconds", dest="duration", type=window_length, default=None,
-                        metavar="DURATION",
-                        help=f"collection window: seconds, or 30s, 1m ({MIN_DURATION_S}-{MAX_DURATION_S} s, "
-                             f"default {DEFAULT_DURATION_S}, or the seconds= of a pasted profile URL); "
-                             "a fraction is rounded up to whole seconds, which is what pprof takes")
+    parser.add_argument("--duration", "-seconds", dest="duration", default=None, metavar="DURATION",
+                        help=f"collection window: seconds, or Go durations such as 30s, 1m ({MIN_DURATION_S}-"
+                             f"{MAX_DURATION_S} s, default {DEFAULT_DURATION_S}, or the seconds= of a pasted profile "
+                             "URL); a fraction is rounded up to whole seconds, which is what pprof takes")
     add_report_options(parser)
     add_memory_option(parser)
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
+#: A bare number of seconds, or a Go duration made of parts (``1m30s``, ``500ms``).
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)", re.IGNORECASE)
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def window_length(text: str) -> float:
-    """``30``, ``30s``, ``1m``, ``0.5``: a length in seconds (argparse type of ``--duration``)."""
-    m = _DURATION.match(text)
-    if m is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 30, 30s, 1m, 0.5)")
-    return float(m[1]) * _UNITS[(m[2] or "s").lower()]
+    """``30``, ``30s``, ``1m``, ``1m30s``, ``0.5``: a length in seconds; UsageError otherwise."""
+    value = text.strip()
+    try:
+        seconds = float(value) if value and value[-1].isdigit() else _go_duration(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds):
+        raise UsageError(f"--duration {text}: not a duration (e.g. 30, 30s, 1m, 0.5)")
+    return seconds
+
+
+def _go_duration(text: str) -> float:
+    parts = list(_DURATION_PART.finditer(text))
+    if not parts or "".join(m[0] for m in parts) != text:
+        raise ValueError(text)
+    return sum(float(m[1]) * _UNITS[m[2].lower()] for m in parts)
 
 
 def whole_seconds(seconds: float, given: str, *, quiet: bool) -> int:
@@ -134,7 +145,7 @@ def live_options(args: argparse.Namespace, out: Path | None = None,
     """The options of a live run; ``url_window_s`` is the ``seconds=`` of a pasted profile URL."""
     quiet = bool(args.quiet)
     if args.duration is not None:
-        duration = whole_seconds(float(args.duration), f"--duration {args.duration:g}", quiet=quiet)
+        duration = whole_seconds(window_length(str(args.duration)), f"--duration {args.duration}", quiet=quiet)
     elif url_window_s is not None:
         duration = whole_seconds(url_window_s, f"seconds={url_window_s:g} in the URL", quiet=quiet)
     else:
@@ -211,7 +222,8 @@ def run_live(target: Target, options: LiveOptions, *, stderr: TextIO) -> int:
             from mapdoctor.cli.census import join_into
 
             join_into(diagnosis, census_job)
-        failed = emit_report(diagnosis, options.json_target, options.html_target, color=options.color)
+        failed = emit_report(diagnosis, options.json_target, options.html_target, color=options.color,
+                             stdout_taken=options.export_pprof == "-")
         if options.export_pprof:
             failed += _export(coll, options, diagnosis)
         if failed and not keep:
@@ -379,11 +391,11 @@ def _with_request_names(loaded: LoadResult, coll: Collection) -> LoadResult:
 
 
 def emit_report(diagnosis: Diagnosis, json_target: str | None, html_target: str | None = None, *,
-                color: bool = True) -> list[WriteFailure]:
+                color: bool = True, stdout_taken: bool = False) -> list[WriteFailure]:
     """The text report on stdout, unless another report goes there (``-``); the writes that failed."""
     from mapdoctor.reports.emit import Outputs, emit
 
-    return emit(diagnosis, Outputs(json=json_target, html=html_target, color=color))
+    return emit(diagnosis, Outputs(json=json_target, html=html_target, color=color, stdout_taken=stdout_taken))
 
 
 COMMAND = DiagnoseCommand()

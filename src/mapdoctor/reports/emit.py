@@ -25,10 +25,12 @@ class Outputs:
     json: str | None = None  # a path, or "-" for stdout instead of the terminal report
     html: str | None = None  # a path, or "-" for stdout instead of the terminal report
     color: bool = True
+    #: Another output (``--export-pprof -``) writes to stdout: no text report there either.
+    stdout_taken: bool = False
 
     @property
     def text_on_stdout(self) -> bool:
-        return STDOUT not in (self.json, self.html)
+        return not self.stdout_taken and STDOUT not in (self.json, self.html)
 
 
 @dataclass(frozen=True, slots=True)
