@@ -8,10 +8,11 @@ from pathlib import Path
 
 from mapdoctor.analysis.diagnose import diagnose
 from mapdoctor.cli.command import UsageError, add_memory_option, memory_budget
+from mapdoctor.cli.common import add_report_options, check_outputs, check_source, json_target
 from mapdoctor.cli.export import add_export_options, export_pprof
 from mapdoctor.errors import InputError
 from mapdoctor.formats.detect import load_inputs
-from mapdoctor.reports.emit import Outputs, emit
+from mapdoctor.reports.emit import Outputs, emit, report_failures
 from mapdoctor.safetext import for_terminal
 
 
@@ -24,30 +25,27 @@ class AnalyzeCommand:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("paths", nargs="+", metavar="FILE", type=Path,
                             help="input files or folders; each file's kind is told from its content")
-        parser.add_argument("--json", metavar="PATH", help="also write the JSON diagnosis to PATH ('-' = stdout)")
-        parser.add_argument("--html", metavar="PATH", help="also write a single-file HTML report to PATH")
-        parser.add_argument("--source", metavar="DIR", type=Path,
-                            help="Go source tree: attach source findings and exact fixes to the sites")
+        add_report_options(parser)
         parser.add_argument("--census", metavar="PID|FILE",
                             help="join a map census (a running process, or mapdoctor/census@1 JSON) with the "
                                  "map-growth sites")
         parser.add_argument("--base", metavar="PATH", type=Path,
                             help="a capture from before a change (file or folder): compare against it, as "
                                  "'mapdoctor compare PATH FILE' does (--json then writes mapdoctor/comparison@1)")
-        parser.add_argument("--no-color", action="store_true", help="plain text output")
         add_export_options(parser)
         add_memory_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
+        json_to = json_target(args)
+        check_outputs([("--json", json_to), ("--html", args.html), ("--export-pprof", args.export_pprof)])
         if getattr(args, "base", None) is not None:
             from mapdoctor.cli.compare import run_comparison
 
             if len(args.paths) != 1:
                 raise UsageError("--base compares one capture (a file or folder) against another")
             with memory_budget(args):
-                return run_comparison(args.base, args.paths[0], args.json, not args.no_color)
-        if args.source is not None and not args.source.is_dir():
-            raise UsageError(f"--source {args.source}: not a directory")
+                return run_comparison(args.base, args.paths[0], json_to, not args.no_color)
+        source = check_source(args)
         with memory_budget(args):
             loaded = load_inputs(args.paths)
         if not loaded.inputs:
@@ -58,14 +56,15 @@ class AnalyzeCommand:
             raise loaded.skipped[-1]
         for err in loaded.skipped:
             print(f"skipped {for_terminal(str(err))}", file=sys.stderr)
-        diagnosis = diagnose(loaded, source_dir=args.source)
+        diagnosis = diagnose(loaded, source_dir=source)
         if args.census:
             from mapdoctor.cli.census import CensusJob, join_into
 
             join_into(diagnosis, CensusJob(args.census))
-        emit(diagnosis, Outputs(json=args.json, html=args.html, color=not args.no_color))
-        export_pprof(args, loaded, diagnosis)
-        return 0
+        failed = emit(diagnosis, Outputs(json=json_to, html=args.html, color=not args.no_color,
+                                         stdout_taken=args.export_pprof == "-"))
+        failed += export_pprof(args, loaded, diagnosis)
+        return report_failures(failed)
 
 
 COMMAND = AnalyzeCommand()

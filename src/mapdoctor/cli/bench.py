@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mapdoctor.cli.command import UsageError
+from mapdoctor.cli.common import STDOUT, add_report_options, check_outputs, json_target
 from mapdoctor.errors import InputError
 from mapdoctor.safetext import for_terminal
 
@@ -96,14 +97,16 @@ class BenchCommand:
         parser.add_argument("--count", type=int, default=10, help="runs of each benchmark (default 10)")
         parser.add_argument("--benchtime", default="0.2s", help="go test -benchtime (default 0.2s)")
         parser.add_argument("--go", metavar="VERSION", help="Go toolchain version (default: go on PATH, or the lab's)")
-        parser.add_argument("--json", metavar="PATH", help="also write mapdoctor/bench@1 JSON to PATH ('-' = stdout)")
-        parser.add_argument("--html", metavar="PATH", help="also write the results as a single-file HTML report")
+        # --source is bench's own (the map's types), defined above.
+        add_report_options(parser, what="benchmark results (mapdoctor/bench@1)", source=False)
 
     def run(self, args: argparse.Namespace) -> int:
         from mapdoctor.source.benchgen import BenchSpecError, generate, parse_map_type, parse_mix, shared_map_spec
 
         if not 2 <= args.count <= 100:
             raise UsageError("--count must be between 2 and 100")
+        args.json = json_target(args)
+        check_outputs([("--json", args.json), ("--html", args.html)])
         try:
             if args.paths:
                 spec = _spec_from_capture(args)
@@ -132,15 +135,17 @@ def _run(spec: Any, args: argparse.Namespace) -> int:
     from mapdoctor.analysis.benchrun import BenchRunError, run_bench
     from mapdoctor.analysis.benchstats import ALPHA
     from mapdoctor.lab.toolchain import find_go
+    from mapdoctor.reports.emit import report_failures, write_output
 
     tc = find_go(args.go)
-    print(f"mapdoctor: running the benchmarks of {spec.original}, {spec.size} entries ({args.count} runs each, "
-          f"-benchtime={args.benchtime})...", file=sys.stderr)
+    if not args.quiet:
+        print(f"mapdoctor: running the benchmarks of {spec.original}, {spec.size} entries ({args.count} runs each, "
+              f"-benchtime={args.benchtime})...", file=sys.stderr)
     try:
         result = run_bench(spec, tc.go, tc.env(), count=args.count, benchtime=args.benchtime)
     except BenchRunError as exc:
         raise InputError("go test", "bench", str(exc)) from None
-    if args.json != "-":
+    if STDOUT not in (args.json, args.html):
         if spec.mix is not None:
             print(f"{for_terminal(result.go)}: {spec.original} shared by goroutines, {spec.size} keys at the start, "
                   f"mix {spec.mix.text()} (benchmarked with map[{spec.key}]{spec.value} for the plain maps)")
@@ -161,17 +166,20 @@ def _run(spec: Any, args: argparse.Namespace) -> int:
                 line += f"  [{verdict} vs {base}]"
             print(line)
         print(_conclusion(result))
+    doc = result.as_dict()
+    failed = []
     if args.html:
-        from mapdoctor.reports.bench_html import write_html
+        from mapdoctor.reports.bench_html import render, write_html
 
-        write_html(result.as_dict(), args.html)
+        html = args.html
+        failed.append(write_output(html, lambda: sys.stdout.write(render(doc)) if html == STDOUT
+                                   else write_html(doc, html)))
     if args.json:
-        text = json.dumps(result.as_dict(), indent=2) + "\n"
-        if args.json == "-":
-            sys.stdout.write(text)
-        else:
-            Path(args.json).write_text(text, encoding="utf-8")
-    return 0
+        text = json.dumps(doc, indent=2) + "\n"
+        target = args.json
+        failed.append(write_output(target, lambda: sys.stdout.write(text) if target == STDOUT
+                                   else Path(target).write_text(text, encoding="utf-8")))
+    return report_failures([f for f in failed if f is not None])
 
 
 def _conclusion(result: Any) -> str:

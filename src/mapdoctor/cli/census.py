@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from mapdoctor.cli.command import UsageError
+from mapdoctor.cli.common import add_report_options, check_outputs, json_target
 from mapdoctor.safetext import for_terminal
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -49,8 +50,7 @@ class CensusCommand:
         parser.add_argument("--binary", type=Path, metavar="BIN",
                             help="the executable with DWARF: required with --core; with a PID, the unstripped "
                                  "copy of a stripped build")
-        parser.add_argument("--json", metavar="PATH", help="write mapdoctor/census@1 JSON to PATH ('-' = stdout)")
-        parser.add_argument("--html", metavar="PATH", help="write a single-file HTML report with the heat map")
+        add_report_options(parser, what="census (mapdoctor/census@1)", source=False)
         parser.add_argument("--watch", type=parse_duration, metavar="INTERVAL",
                             help="sample every INTERVAL (e.g. 1s) and record len/capacity per path")
         parser.add_argument("--for", dest="duration", type=parse_duration, metavar="DURATION",
@@ -74,8 +74,6 @@ class CensusCommand:
         parser.add_argument("--package", action="append", default=[], metavar="PREFIX",
                             help="only variables whose name starts with PREFIX, e.g. main. (repeatable)")
         parser.add_argument("--top", type=int, default=20, metavar="N", help="paths shown in the terminal")
-        parser.add_argument("--no-color", action="store_true", help="plain text output")
-        parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
     def _check(self, args: argparse.Namespace) -> None:
         if (args.pid is None) == (args.core is None):
@@ -94,17 +92,21 @@ class CensusCommand:
 
     def run(self, args: argparse.Namespace) -> int:
         self._check(args)
-        from rich.console import Console
+        json_to = json_target(args)
+        check_outputs([("--json", json_to), ("--html", args.html)])
 
         from mapdoctor.analysis.census import open_target, reread, take_census, watch
         from mapdoctor.analysis.census_findings import findings
         from mapdoctor.analysis.census_walk import Limits
         from mapdoctor.model.census import Freeze as FreezeRecord
+        from mapdoctor.reports.census_html import render_html as render_census_html
         from mapdoctor.reports.census_html import write_census_html
         from mapdoctor.reports.census_json import write_census_json
         from mapdoctor.reports.census_terminal import render_census, render_sample_line
+        from mapdoctor.reports.console import make_console
+        from mapdoctor.reports.emit import STDOUT, report_failures, write_output
 
-        err = Console(file=sys.stderr, no_color=args.no_color, highlight=False)
+        err = make_console(color=not args.no_color, stderr=True)
         chatty = not args.quiet and sys.stderr.isatty()
 
         def say(text: str) -> None:
@@ -146,15 +148,23 @@ class CensusCommand:
             census.findings = findings(census)
         finally:
             target.close()
-        if args.html:
-            write_census_html(census, args.html)
-        if args.json != "-":
-            # A pipe or a file gets wide lines rather than paths folded over three rows.
-            width = None if sys.stdout.isatty() else 180
-            render_census(census, Console(no_color=args.no_color, highlight=False, width=width), top=args.top)
-        if args.json is not None:
-            write_census_json(census, args.json)
-        return 0
+        if STDOUT not in (json_to, args.html):
+            # make_console: a pipe or a file gets wide lines rather than paths folded over three rows.
+            render_census(census, make_console(color=not args.no_color), top=args.top)
+        failed = []
+        if args.html == STDOUT:
+            failed.append(write_output(STDOUT, lambda: _to_stdout(render_census_html(census))))
+        elif args.html:
+            html = args.html
+            failed.append(write_output(html, lambda: write_census_html(census, html)))
+        if json_to is not None:
+            failed.append(write_output(json_to, lambda: write_census_json(census, json_to)))
+        return report_failures([f for f in failed if f is not None])
+
+
+def _to_stdout(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 COMMAND = CensusCommand()

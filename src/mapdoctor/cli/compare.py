@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mapdoctor.cli.command import add_memory_option, memory_budget
+from mapdoctor.cli.common import add_report_options, check_outputs, json_target
 from mapdoctor.errors import InputError
 from mapdoctor.safetext import for_terminal
 
@@ -33,20 +34,21 @@ def load_side(path: Path, label: str) -> tuple[Diagnosis, SideFacts]:
 
 
 def run_comparison(before: Path, after: Path, json_target: str | None, color: bool) -> int:
-    from rich.console import Console
-
     from mapdoctor.analysis.compare import compare
     from mapdoctor.reports.comparison_json import write_json
     from mapdoctor.reports.comparison_terminal import render
+    from mapdoctor.reports.console import make_console
+    from mapdoctor.reports.emit import report_failures, write_output
 
     db, fb = load_side(before, "before")
     da, fa = load_side(after, "after")
     result = compare(db, da, before_facts=fb, after_facts=fa)
     if json_target != "-":
-        render(result, Console(no_color=not color, highlight=False))
-    if json_target is not None:
-        write_json(result, json_target)
-    return 0
+        render(result, make_console(color=color))
+    if json_target is None:
+        return 0
+    failed = write_output(json_target, lambda: write_json(result, json_target))
+    return report_failures([failed] if failed is not None else [])
 
 
 class CompareCommand:
@@ -57,14 +59,15 @@ class CompareCommand:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("before", type=Path, metavar="BEFORE", help="file or folder captured before the change")
         parser.add_argument("after", type=Path, metavar="AFTER", help="file or folder captured after the change")
-        parser.add_argument("--json", metavar="PATH",
-                            help="also write the mapdoctor/comparison@1 JSON to PATH ('-' = stdout)")
-        parser.add_argument("--no-color", action="store_true", help="plain text output")
+        # No HTML view and no source findings for a comparison: those two options are left out.
+        add_report_options(parser, what="comparison (mapdoctor/comparison@1)", html=False, source=False)
         add_memory_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
+        target = json_target(args)
+        check_outputs([("--json", target)])
         with memory_budget(args):
-            return run_comparison(args.before, args.after, args.json, not args.no_color)
+            return run_comparison(args.before, args.after, target, not args.no_color)
 
 
 COMMAND = CompareCommand()

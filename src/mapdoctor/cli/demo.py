@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, TextIO
 
 from mapdoctor import __version__
 from mapdoctor.cli.command import UsageError, memory_budget
-from mapdoctor.cli.diagnose import add_live_arguments, emit_report, live_options, prepare_out_dir, run_live
+from mapdoctor.cli.common import check_outputs
+from mapdoctor.cli.diagnose import (
+    LiveOptions,
+    add_live_arguments,
+    emit_report,
+    live_options,
+    prepare_out_dir,
+    run_live,
+)
 
 if TYPE_CHECKING:
     from mapdoctor.lab.scenarios import LabService
@@ -77,6 +85,7 @@ class DemoCommand:
             raise UsageError(str(exc)) from None
         keep = args.keep if args.keep is not None else Path(f"mapdoctor-demo-{sc.name}")
         options = dataclasses.replace(live_options(args, out=keep), announce_out=False)
+        check_outputs([("--json", options.json_target), ("--html", options.html_target)])
         err = sys.stderr
         say = _Say(err, quiet=options.quiet)
         prepare_out_dir(keep, extra_files=(CRASH_LOG,))
@@ -91,7 +100,7 @@ class DemoCommand:
         say(f"scenario {sc.name}: {sc.about}")
         if not sc.serves:
             svc = LabService(binary, sc.name, stderr_path=keep / CRASH_LOG)
-            return _crash_demo(svc, keep, options.json_target, say)
+            return _crash_demo(svc, keep, options, say)
         with LabService(binary, sc.name) as svc:
             from mapdoctor.collect.target import parse_target
 
@@ -163,12 +172,13 @@ class _Load:
                 conn.close()
 
 
-def _crash_demo(svc: LabService, keep: Path, json_target: str | None, say: _Say) -> int:
+def _crash_demo(svc: LabService, keep: Path, options: LiveOptions, say: _Say) -> int:
     """A scenario that crashes by design: capture its crash log and analyse it."""
     from mapdoctor.analysis.diagnose import diagnose
     from mapdoctor.collect.manifest import MANIFEST_FORMAT, MANIFEST_NAME
     from mapdoctor.errors import InputError
     from mapdoctor.formats.detect import load_inputs
+    from mapdoctor.reports.emit import report_failures
 
     log = keep / CRASH_LOG
     with svc:
@@ -185,9 +195,10 @@ def _crash_demo(svc: LabService, keep: Path, json_target: str | None, say: _Say)
     loaded = load_inputs([log])
     if not loaded.inputs:
         raise loaded.skipped[0] if loaded.skipped else InputError(str(log), "crash", "no crash output")
-    emit_report(diagnose(loaded), json_target)
+    failed = emit_report(diagnose(loaded, source_dir=options.source), options.json_target, options.html_target,
+                         color=options.color)
     say(f"crash log kept in {log.resolve()}")
-    return 0
+    return report_failures(failed)
 
 
 def _wait_for_crash(log: Path) -> None:

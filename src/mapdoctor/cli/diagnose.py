@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import queue
+import re
 import shutil
 import sys
 import tempfile
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from mapdoctor.cli.command import UsageError, add_memory_option, memory_budget
+from mapdoctor.cli.common import add_report_options, check_outputs, check_source, json_target
 from mapdoctor.collect.plan import DEFAULT_DURATION_S, EVIDENCE_FILES, MAX_DURATION_S, MIN_DURATION_S
 
 # The rest is imported where it is used: every command module is imported to build the
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
     from mapdoctor.collect.plan import PartSpec
     from mapdoctor.collect.target import Target
     from mapdoctor.formats.detect import LoadResult
+    from mapdoctor.reports.emit import WriteFailure
 
 MANIFEST_NAME = "manifest.json"
 
@@ -31,10 +36,10 @@ MANIFEST_NAME = "manifest.json"
 @dataclass(frozen=True, slots=True)
 class LiveOptions:
     duration_s: int = DEFAULT_DURATION_S
-    out: Path | None = None  # None: a temporary folder, deleted afterwards
+    out: Path | None = None  # None: a temporary folder, deleted afterwards (kept when an output fails)
     json_target: str | None = None  # "-" for stdout
     quiet: bool = False
-    html_target: str | None = None
+    html_target: str | None = None  # "-" for stdout
     #: Say where the evidence was saved (the demo says it itself, after stopping the service).
     announce_out: bool = True
     #: ``--census PID|FILE``: a map census joined with the growth sites (a PID is watched over the window).
@@ -44,6 +49,9 @@ class LiveOptions:
     #: ``--export-pprof PATH`` and ``--export-cause KIND`` (``cli.export``).
     export_pprof: str | None = None
     export_cause: str | None = None
+    color: bool = True
+    #: ``--source DIR``: source findings attached to the sites, as ``analyze --source`` does.
+    source: Path | None = None
 
 
 class DiagnoseCommand:
@@ -77,9 +85,11 @@ class DiagnoseCommand:
     def run(self, args: argparse.Namespace) -> int:
         from mapdoctor.collect.target import parse_target
 
-        options = replace(live_options(args), census=args.census, export_pprof=args.export_pprof,
-                          export_cause=args.export_cause)
         target = parse_target(args.url, headers=args.header, cacert=args.cacert, insecure=args.insecure)
+        options = replace(live_options(args, url_window_s=target.window_s), census=args.census,
+                          export_pprof=args.export_pprof, export_cause=args.export_cause)
+        check_outputs([("--json", options.json_target), ("--html", options.html_target),
+                       ("--export-pprof", options.export_pprof)])
         warn_about_transport(target, insecure=args.insecure, stream=sys.stderr)
         with memory_budget(args):
             return run_live(target, options, stderr=sys.stderr)
@@ -87,23 +97,63 @@ class DiagnoseCommand:
 
 def add_live_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared with ``mapdoctor demo``."""
-    parser.add_argument("--duration", type=int, default=DEFAULT_DURATION_S, metavar="SECONDS",
-                        help=f"collection window in whole seconds ({MIN_DURATION_S}-{MAX_DURATION_S}, "
-                             f"default {DEFAULT_DURATION_S})")
-    parser.add_argument("--json", dest="json_target", metavar="PATH",
-                        help="write the JSON report to PATH ('-' for stdout, instead of the text report)")
-    parser.add_argument("--html", dest="html_target", metavar="PATH", help="also write a single-file HTML report")
-    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    # -seconds: go tool pprof's spelling of the same thing.
+    parser.add_argument("--duration", "-seconds", dest="duration", default=None, metavar="DURATION",
+                        help=f"collection window: seconds, or Go durations such as 30s, 1m ({MIN_DURATION_S}-"
+                             f"{MAX_DURATION_S} s, default {DEFAULT_DURATION_S}, or the seconds= of a pasted profile "
+                             "URL); a fraction is rounded up to whole seconds, which is what pprof takes")
+    add_report_options(parser)
     add_memory_option(parser)
 
 
-def live_options(args: argparse.Namespace, out: Path | None = None) -> LiveOptions:
-    duration = int(args.duration)
-    if not MIN_DURATION_S <= duration <= MAX_DURATION_S:
-        raise UsageError(f"--duration must be between {MIN_DURATION_S} and {MAX_DURATION_S} seconds")
+#: A bare number of seconds, or a Go duration made of parts (``1m30s``, ``500ms``).
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)", re.IGNORECASE)
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def window_length(text: str) -> float:
+    """``30``, ``30s``, ``1m``, ``1m30s``, ``0.5``: a length in seconds; UsageError otherwise."""
+    value = text.strip()
+    try:
+        seconds = float(value) if value and value[-1].isdigit() else _go_duration(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds):
+        raise UsageError(f"--duration {text}: not a duration (e.g. 30, 30s, 1m, 0.5)")
+    return seconds
+
+
+def _go_duration(text: str) -> float:
+    parts = list(_DURATION_PART.finditer(text))
+    if not parts or "".join(m[0] for m in parts) != text:
+        raise ValueError(text)
+    return sum(float(m[1]) * _UNITS[m[2].lower()] for m in parts)
+
+
+def whole_seconds(seconds: float, given: str, *, quiet: bool) -> int:
+    """The window in whole seconds, within the bounds; a fraction is rounded up, and said so."""
+    whole = max(1, math.ceil(round(seconds, 6))) if seconds > 0 else 0
+    if not MIN_DURATION_S <= whole <= MAX_DURATION_S:
+        raise UsageError(f"{given}: the window must be between {MIN_DURATION_S} and {MAX_DURATION_S} seconds")
+    if whole != seconds and not quiet:
+        print(f"mapdoctor: {given}: pprof takes whole seconds; collecting for {whole} s", file=sys.stderr)
+    return whole
+
+
+def live_options(args: argparse.Namespace, out: Path | None = None,
+                 url_window_s: float | None = None) -> LiveOptions:
+    """The options of a live run; ``url_window_s`` is the ``seconds=`` of a pasted profile URL."""
+    quiet = bool(args.quiet)
+    if args.duration is not None:
+        duration = whole_seconds(window_length(str(args.duration)), f"--duration {args.duration}", quiet=quiet)
+    elif url_window_s is not None:
+        duration = whole_seconds(url_window_s, f"seconds={url_window_s:g} in the URL", quiet=quiet)
+    else:
+        duration = DEFAULT_DURATION_S
     return LiveOptions(duration, out if out is not None else getattr(args, "out", None),
-                       args.json_target, bool(args.quiet), html_target=args.html_target,
-                       flight_recorder=bool(getattr(args, "flight_recorder", True)))
+                       json_target(args), quiet, html_target=args.html,
+                       flight_recorder=bool(getattr(args, "flight_recorder", True)),
+                       color=not args.no_color, source=check_source(args))
 
 
 def warn_about_transport(target: Target, *, insecure: bool, stream: TextIO) -> None:
@@ -122,6 +172,8 @@ def prepare_out_dir(folder: Path, *, extra_files: tuple[str, ...] = ()) -> None:
     writes (an interrupted one has no manifest yet). Files of the earlier capture are
     removed first: those this capture might not write would mix two captures.
     """
+    if str(folder) == "-":
+        raise UsageError("--out -: --out names a folder for the evidence, which stdout cannot be")
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--out {folder}: not a directory")
     ours = {*EVIDENCE_FILES, *extra_files, MANIFEST_NAME}
@@ -137,15 +189,22 @@ def prepare_out_dir(folder: Path, *, extra_files: tuple[str, ...] = ()) -> None:
 
 
 def run_live(target: Target, options: LiveOptions, *, stderr: TextIO) -> int:
-    """Collect, analyse and report; the shared body of ``diagnose`` and ``demo``."""
+    """Collect, analyse and report; the shared body of ``diagnose`` and ``demo``.
+
+    The verdict is printed before any output file is written. When one cannot be written,
+    the evidence of a run without ``--out`` is kept (not deleted with its temporary
+    folder) and its folder named, so the collection is not lost with the output.
+    """
     from mapdoctor.collect.collector import collect
     from mapdoctor.collect.progress import make_progress
+    from mapdoctor.reports.emit import report_failures
 
     if options.out is not None:
         prepare_out_dir(options.out)
         folder = options.out
     else:
         folder = Path(tempfile.mkdtemp(prefix="mapdoctor-"))
+    keep = options.out is not None
     try:
         progress = make_progress(stderr, quiet=options.quiet)
         census_job = None
@@ -158,24 +217,39 @@ def run_live(target: Target, options: LiveOptions, *, stderr: TextIO) -> int:
         coll = collect(target, folder, duration_s=options.duration_s, progress=progress,
                        on_evidence=loader.submit, parts=rewrite)
         diagnosis = analyse(coll, keep_paths=options.out is not None, folder=options.out, loader=loader,
-                            extra_notes=flight_notes(coll, recorder))
+                            extra_notes=flight_notes(coll, recorder), source_dir=options.source)
         if census_job is not None:
             from mapdoctor.cli.census import join_into
 
             join_into(diagnosis, census_job)
+        failed = emit_report(diagnosis, options.json_target, options.html_target, color=options.color,
+                             stdout_taken=options.export_pprof == "-")
         if options.export_pprof:
-            _export(coll, options, diagnosis)
+            failed += _export(coll, options, diagnosis)
+        if failed and not keep:
+            keep = True
+            _keep_evidence(coll, folder, stderr)
     finally:
-        if options.out is None:
+        if not keep:
             shutil.rmtree(folder, ignore_errors=True)
-    emit_report(diagnosis, options.json_target, options.html_target)
+    status = report_failures(failed)
     if options.out is not None and options.announce_out and not options.quiet:
         print(f"mapdoctor: evidence saved in {options.out} "
               f"(`mapdoctor analyze {options.out}` gives this verdict again offline)", file=stderr)
-    return 0
+    return status
 
 
-def _export(coll: Collection, options: LiveOptions, diagnosis: Diagnosis) -> None:
+def _keep_evidence(coll: Collection, folder: Path, stderr: TextIO) -> None:
+    """An output failed: the temporary folder stays, with its manifest, and is named on stderr."""
+    from mapdoctor.collect.manifest import write_manifest
+
+    with contextlib.suppress(OSError):  # the evidence files are there all the same
+        write_manifest(coll, folder)
+    print(f"mapdoctor: an output could not be written; the evidence is kept in {folder} "
+          f"(`mapdoctor analyze {folder}` gives this verdict again)", file=stderr)
+
+
+def _export(coll: Collection, options: LiveOptions, diagnosis: Diagnosis) -> list[WriteFailure]:
     """The cause's sub-profile, cut from the collected CPU profile while the folder still exists."""
     from mapdoctor.cli.export import cpu_paths, export_pprof
     from mapdoctor.formats.detect import load_inputs
@@ -184,8 +258,8 @@ def _export(coll: Collection, options: LiveOptions, diagnosis: Diagnosis) -> Non
     loaded = load_inputs(paths)
     if options.out is None:
         loaded = _with_request_names(loaded, coll)
-    export_pprof(argparse.Namespace(export_pprof=options.export_pprof, export_cause=options.export_cause),
-                 loaded, diagnosis)
+    return export_pprof(argparse.Namespace(export_pprof=options.export_pprof, export_cause=options.export_cause,
+                                           quiet=options.quiet), loaded, diagnosis)
 
 
 def flight_plan(target: Target, options: LiveOptions) -> tuple[Callable[[list[PartSpec]], list[PartSpec]] | None,
@@ -275,7 +349,8 @@ class EagerLoader:
 
 
 def analyse(coll: Collection, *, keep_paths: bool, folder: Path | None,
-            loader: EagerLoader | None = None, extra_notes: Sequence[str] = ()) -> Diagnosis:
+            loader: EagerLoader | None = None, extra_notes: Sequence[str] = (),
+            source_dir: Path | None = None) -> Diagnosis:
     """Load what was collected and diagnose it; InputError when nothing is usable."""
     from mapdoctor.analysis.diagnose import diagnose
     from mapdoctor.collect.manifest import write_manifest
@@ -299,7 +374,7 @@ def analyse(coll: Collection, *, keep_paths: bool, folder: Path | None,
         why = f"{first.what}: {first.why}" if first else "nothing could be read"
         raise InputError(coll.target.display, "http", f"nothing usable was collected ({why})")
     failed = coll.incomplete() or bool(loaded.skipped)
-    diagnosis = diagnose(loaded, notes=[*coll.notes(), *extra_notes])
+    diagnosis = diagnose(loaded, notes=[*coll.notes(), *extra_notes], source_dir=source_dir)
     diagnosis.partial = diagnosis.partial or failed
     return diagnosis
 
@@ -315,11 +390,12 @@ def _with_request_names(loaded: LoadResult, coll: Collection) -> LoadResult:
     return loaded
 
 
-def emit_report(diagnosis: Diagnosis, json_target: str | None, html_target: str | None = None) -> None:
-    """The text report on stdout, unless the JSON one goes there (``--json -``)."""
+def emit_report(diagnosis: Diagnosis, json_target: str | None, html_target: str | None = None, *,
+                color: bool = True, stdout_taken: bool = False) -> list[WriteFailure]:
+    """The text report on stdout, unless another report goes there (``-``); the writes that failed."""
     from mapdoctor.reports.emit import Outputs, emit
 
-    emit(diagnosis, Outputs(json=json_target, html=html_target))
+    return emit(diagnosis, Outputs(json=json_target, html=html_target, color=color, stdout_taken=stdout_taken))
 
 
 COMMAND = DiagnoseCommand()

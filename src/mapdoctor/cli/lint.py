@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from mapdoctor.cli.command import UsageError, add_memory_option, memory_budget
+from mapdoctor.cli.common import add_report_options, check_outputs
 from mapdoctor.errors import InputError
 from mapdoctor.formats.limits import read_file
 from mapdoctor.model.profile import Profile
@@ -36,6 +37,9 @@ class LintCommand:
         parser.add_argument("--min-confidence", choices=[c.value for c in Confidence], default="medium",
                             help="report findings of at least this confidence (default medium)")
         parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
+        # The options every report-producing subcommand has (lint keeps its own --format).
+        add_report_options(parser, what="lint report (as --format json)", html=False, source=False,
+                           output_format=False)
         add_memory_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
@@ -47,6 +51,7 @@ class LintCommand:
 
         if args.jobs < 1:
             raise UsageError("--jobs must be at least 1")
+        _json_alias(args)
         if args.explain and args.format != "text":
             raise UsageError("--explain only applies to --format text")
         paths = [Path(p) for p in args.paths]
@@ -90,6 +95,16 @@ def _relint(paths: list[Path], profiles: list[Profile], args: argparse.Namespace
     report.profiles = list(args.profile)
     report.findings = [f for f in report.findings if f.confidence.rank >= floor]
     return report
+
+
+def _json_alias(args: argparse.Namespace) -> None:
+    """``--json PATH`` is ``--format json --output PATH`` (``-``: stdout), as on the other subcommands."""
+    if args.json is not None:
+        if args.format not in ("text", "json") or args.output is not None:
+            raise UsageError("--json PATH is --format json --output PATH: give one or the other")
+        args.format = "json"
+        args.output = None if args.json == "-" else args.json
+    check_outputs([("--output", args.output)])
 
 
 def _load_profile(path: Path) -> Profile:

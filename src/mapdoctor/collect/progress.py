@@ -73,9 +73,9 @@ class LiveProgress(NullProgress):
     """A bar over the window with what is in flight, and one line per finished part."""
 
     def __init__(self, stream: TextIO) -> None:
-        from rich.console import Console
+        from mapdoctor.reports.console import make_console
 
-        self.console = Console(file=stream, stderr=True)
+        self.console = make_console(file=stream, stderr=True)
         self.bar: RichBar | None = None
         self.task: TaskID | None = None
 

@@ -12,7 +12,6 @@ import html
 from pathlib import Path
 
 from mapdoctor.analysis.census_findings import human_bytes
-from mapdoctor.errors import InputError
 from mapdoctor.model.census import Census
 from mapdoctor.safetext import for_terminal
 
@@ -116,7 +115,5 @@ def render_html(c: Census) -> str:
 
 
 def write_census_html(c: Census, dest: str) -> None:
-    try:
-        Path(dest).write_text(render_html(c), encoding="utf-8")
-    except OSError as exc:
-        raise InputError(dest, "html", exc.strerror or str(exc)) from None
+    """Write the report to ``dest``; an OSError is the caller's to report (``reports.emit.write_output``)."""
+    Path(dest).write_text(render_html(c), encoding="utf-8")

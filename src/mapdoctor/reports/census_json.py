@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mapdoctor.errors import InputError
 from mapdoctor.formats.census_json import SCHEMA
 from mapdoctor.model.census import Census, MapGroup, MapState
 
@@ -74,7 +73,5 @@ def write_census_json(c: Census, dest: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    try:
-        Path(dest).write_text(text)
-    except OSError as exc:
-        raise InputError(dest, "json", exc.strerror or str(exc)) from None
+    # An OSError is the caller's to report (reports.emit.write_output).
+    Path(dest).write_text(text, encoding="utf-8")
