@@ -111,7 +111,11 @@ def render(d: Diagnosis, console: Console) -> None:
 
 class TerminalReporter:
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console()
+        if console is None:
+            from mapdoctor.reports.console import make_console
+
+            console = make_console()
+        self.console = console
 
     def write(self, diagnosis: Diagnosis) -> None:
         render(diagnosis, self.console)
