@@ -343,3 +343,13 @@ def test_watch_usage_errors_are_one_line(argv: list[str], message: str, capsys: 
     assert main([*argv, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_malloc_arenas_capped_on_glibc() -> None:
+    import platform
+
+    from mapdoctor.watch.memory import limit_malloc_arenas
+
+    applied = limit_malloc_arenas()
+    if platform.libc_ver()[0] == "glibc":
+        assert applied

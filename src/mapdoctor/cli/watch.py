@@ -100,6 +100,7 @@ class WatchCommand:
         from mapdoctor.collect.target import is_loopback_host
         from mapdoctor.watch.agent import Agent, WatchConfig
         from mapdoctor.watch.discovery import Discovery, FileSource, HttpSdSource, Source, StaticSource
+        from mapdoctor.watch.memory import limit_malloc_arenas
         from mapdoctor.watch.server import WatchServer
         from mapdoctor.watch.store import BundleStore
         from mapdoctor.watch.targets import parse_shard
@@ -147,6 +148,7 @@ class WatchCommand:
             args.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"--out {args.out}: {exc.strerror or exc}") from None
+        limit_malloc_arenas()  # before any thread starts: keeps RSS flat (see watch/memory.py)
         agent = Agent(config, discovery, store)
         try:
             server = WatchServer(agent, host, port, alert_token=token)
