@@ -316,3 +316,48 @@ def test_diagnose_source_must_be_a_folder(server: CaptureServer, capsys: pytest.
     assert main(["diagnose", server.url, "--source", "/nonexistent", "--quiet"]) == 2
     assert "--source /nonexistent: not a directory" in _one_line_error(capsys.readouterr().err)
     assert server.requests == []
+
+
+def test_http_serves_the_html_report_like_pprof(tmp_path: Path) -> None:
+    """``-http ADDR`` (go tool pprof's habit): the same single-file page, served until Ctrl-C."""
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    from labdata import FIXTURES
+
+    proc = subprocess.Popen([sys.executable, "-m", "mapdoctor", "analyze", str(FIXTURES / "go1.23" / "mutex"),
+                             "-http", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        m = re.search(r"serving the report at (http://127\.0\.0\.1:\d+/)", line)
+        assert m, line
+        with urllib.request.urlopen(m.group(1), timeout=10) as resp:
+            page = resp.read().decode()
+            assert resp.headers["Content-Type"].startswith("text/html")
+        assert "LOCK CONTENTION" in page and "default-src 'none'" in page
+        try:
+            urllib.request.urlopen(m.group(1) + "debug/pprof/cmdline", timeout=10)
+            raise AssertionError("only / is served")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 404
+        proc.send_signal(signal.SIGINT)
+        out, _err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    assert "LOCK CONTENTION" in out  # the terminal verdict came first
+
+
+def test_http_bad_address_is_one_line() -> None:
+    import subprocess
+    import sys
+
+    from labdata import FIXTURES
+
+    r = subprocess.run([sys.executable, "-m", "mapdoctor", "analyze", str(FIXTURES / "go1.23" / "idle"),
+                        "-http", "nonsense"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "-http" in r.stderr, r.stderr

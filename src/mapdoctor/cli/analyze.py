@@ -32,12 +32,21 @@ class AnalyzeCommand:
         parser.add_argument("--base", metavar="PATH", type=Path,
                             help="a capture from before a change (file or folder): compare against it, as "
                                  "'mapdoctor compare PATH FILE' does (--json then writes mapdoctor/comparison@1)")
+        parser.add_argument("-http", "--http", metavar="ADDR",
+                            help="serve the HTML report at ADDR (e.g. :8080, as go tool pprof -http) until Ctrl-C")
         add_export_options(parser)
         add_memory_option(parser)
 
     def run(self, args: argparse.Namespace) -> int:
         json_to = json_target(args)
         check_outputs([("--json", json_to), ("--html", args.html), ("--export-pprof", args.export_pprof)])
+        if args.http:
+            from mapdoctor.reports.serve import parse_addr
+
+            try:
+                parse_addr(args.http)
+            except ValueError as exc:
+                raise UsageError(f"-http: {exc}") from None
         if getattr(args, "base", None) is not None:
             from mapdoctor.cli.compare import run_comparison
 
@@ -64,7 +73,13 @@ class AnalyzeCommand:
         failed = emit(diagnosis, Outputs(json=json_to, html=args.html, color=not args.no_color,
                                          stdout_taken=args.export_pprof == "-"))
         failed += export_pprof(args, loaded, diagnosis)
-        return report_failures(failed)
+        status = report_failures(failed)
+        if args.http:
+            from mapdoctor.reports.html_report import render_html
+            from mapdoctor.reports.serve import serve
+
+            serve(render_html(diagnosis), args.http)
+        return status
 
 
 COMMAND = AnalyzeCommand()
