@@ -123,6 +123,8 @@ def load_file(path: Path) -> LoadedInput:
                 raise
         else:
             kind_name = pprof.profile_kind(prof)
+            if kind_name == "contention":
+                kind_name = _contention_by_name(path)
             kind = InputKind(kind_name) if kind_name in _PPROF_KINDS else InputKind.PPROF_OTHER
             return LoadedInput(name, kind, profile=prof)
     if is_text:
@@ -140,6 +142,16 @@ def load_file(path: Path) -> LoadedInput:
         "input",
         "not a recognised Go profile, execution trace, goroutine dump, crash log or gctrace log",
     )
+
+
+def _contention_by_name(path: Path) -> str:
+    """Mutex and block profiles carry the same metadata; with no sample to tell them apart (an
+    empty profile), the name net/http/pprof and ``mapdoctor collect`` give the file decides."""
+    stem = path.name.lower()
+    for kind in ("mutex", "block"):
+        if stem.startswith(kind):
+            return kind
+    return "contention"
 
 
 def _is_text(data: bytes) -> bool:
