@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from mapdoctor.errors import InputError
 from mapdoctor.formats.limits import file_kind, gunzip, is_gzip, os_reason, read_file
@@ -144,13 +145,14 @@ def load_file(path: Path) -> LoadedInput:
     )
 
 
-def _contention_by_name(path: Path) -> str:
+def _contention_by_name(path: Path) -> Literal["mutex", "block", "contention"]:
     """Mutex and block profiles carry the same metadata; with no sample to tell them apart (an
     empty profile), the name net/http/pprof and ``mapdoctor collect`` give the file decides."""
     stem = path.name.lower()
-    for kind in ("mutex", "block"):
-        if stem.startswith(kind):
-            return kind
+    if stem.startswith("mutex"):
+        return "mutex"
+    if stem.startswith("block"):
+        return "block"
     return "contention"
 
 
