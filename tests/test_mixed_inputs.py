@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import json
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from mapdoctor.cli.main import main
 from mapdoctor.formats.detect import InputKind, load_file
 from mapdoctor.formats.limits import read_file
 from mapdoctor.formats.pprof import decode_profile, encode_profile
@@ -31,3 +36,32 @@ def test_empty_mutex_profile_is_labelled_by_its_name(tmp_path: Path) -> None:
     assert load_file(_empty_copy(src, tmp_path / "mutex.pb.gz")).kind is InputKind.MUTEX
     assert load_file(_empty_copy(src, tmp_path / "block.pprof")).kind is InputKind.BLOCK
     assert load_file(_empty_copy(src, tmp_path / "x.pb.gz")).kind is InputKind.CONTENTION
+
+
+def _analyze(capsys: pytest.CaptureFixture[str], *paths: Path) -> dict[str, Any]:
+    main(["analyze", "--json", "-", *map(str, paths)])
+    out = capsys.readouterr().out
+    doc: dict[str, Any] = json.loads(out[out.index("{"):])
+    return doc
+
+
+def test_a_go123_and_a_go127_program_are_warned_about(capsys: pytest.CaptureFixture[str]) -> None:
+    old = FIXTURES / "go1.23" / "mapgrow-int" / "cpu.pb.gz"
+    new = FIXTURES / "go1.27" / "syncmap" / "cpu.pb.gz"
+    main(["analyze", str(old), str(new)])
+    text = capsys.readouterr().out
+    assert "different programs or Go versions" in text
+    notes = _analyze(capsys, old, new)["notes"]
+    mixed = [n for n in notes if "different programs" in n]
+    assert len(mixed) == 1 and str(old) in mixed[0] and str(new) in mixed[0]
+
+
+def test_two_go127_programs_differ_by_build_id(capsys: pytest.CaptureFixture[str]) -> None:
+    notes = _analyze(capsys, FIXTURES / "go1.27" / "mapgrow-int" / "cpu.pb.gz",
+                     FIXTURES / "go1.27" / "syncmap" / "heap.pb.gz")["notes"]
+    assert any("different build IDs" in n for n in notes)
+
+
+def test_one_capture_is_not_called_mixed(capsys: pytest.CaptureFixture[str]) -> None:
+    notes = _analyze(capsys, FIXTURES / "go1.27" / "syncmap")["notes"]
+    assert not any("different programs" in n for n in notes)
