@@ -19,6 +19,7 @@ from mapdoctor.analysis.findings import Diagnosis, InputSummary
 from mapdoctor.analysis.goinfo import detect_go
 from mapdoctor.analysis.locks import lock_waits
 from mapdoctor.analysis.plots import LazyPlots
+from mapdoctor.analysis.provenance import mixed_program_notes
 from mapdoctor.analysis.runbook import runbook
 from mapdoctor.analysis.source_advice import attach_capacity, attach_source_findings
 from mapdoctor.analysis.trace_evidence import trace_cpu, trace_lock_waits, trace_timeline
@@ -61,6 +62,7 @@ def diagnose(loaded: LoadResult, *, notes: Sequence[str] = (), source_dir: Path 
     for err in loaded.skipped:
         ev.notes.append(f"skipped {err}")
         ev.partial = True
+    ev.notes.extend(mixed_program_notes(inputs))
 
     ev.go = detect_go(_function_names(inputs))
     classifier = StackClassifier(_TABLES.get(ev.go.maps or "", frametable.ANY))

@@ -16,6 +16,8 @@ from mapdoctor.source.findings import Confidence, LintReport
 FORMATS = ("text", "json", "sarif")
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
+#: Nothing was checked (no Go file among the paths): a CI job must not pass on that.
+EXIT_NOTHING_CHECKED = 2
 
 
 class LintCommand:
@@ -62,6 +64,11 @@ class LintCommand:
             profiles = [_load_profile(Path(f)) for f in args.profile]
         report = lint_paths(paths, profiles, include_vendor=args.include_vendor, workers=args.jobs)
         report.profiles = list(args.profile)
+        syntax_errors = _syntax_errors(report)
+        if report.files_checked == 0 and not syntax_errors:
+            # As ruff and golangci-lint do: no file checked is an error, not a clean run.
+            raise InputError(" ".join(args.paths), "lint", "no Go files checked"
+                             + (f" ({len(report.skipped)} skipped)" if report.skipped else ""))
         floor = Confidence(args.min_confidence).rank
         report.findings = [f for f in report.findings if f.confidence.rank >= floor]
         if args.fix:
@@ -84,7 +91,12 @@ class LintCommand:
                 raise InputError(args.output, "output", exc.strerror or str(exc)) from None
         else:
             sys.stdout.write(out)
-        return EXIT_FINDINGS if report.findings else EXIT_CLEAN
+        # A syntax error is a finding, as in ruff: the file is broken, not the run.
+        return EXIT_FINDINGS if report.findings or _syntax_errors(report) else EXIT_CLEAN
+
+
+def _syntax_errors(report: LintReport) -> int:
+    return sum(1 for s in report.skipped if s.reason.startswith("syntax error"))
 
 
 def _relint(paths: list[Path], profiles: list[Profile], args: argparse.Namespace, floor: int) -> LintReport:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from mapdoctor.errors import InputError
 from mapdoctor.formats.limits import file_kind, gunzip, is_gzip, os_reason, read_file
@@ -123,6 +124,8 @@ def load_file(path: Path) -> LoadedInput:
                 raise
         else:
             kind_name = pprof.profile_kind(prof)
+            if kind_name == "contention":
+                kind_name = _contention_by_name(path)
             kind = InputKind(kind_name) if kind_name in _PPROF_KINDS else InputKind.PPROF_OTHER
             return LoadedInput(name, kind, profile=prof)
     if is_text:
@@ -140,6 +143,17 @@ def load_file(path: Path) -> LoadedInput:
         "input",
         "not a recognised Go profile, execution trace, goroutine dump, crash log or gctrace log",
     )
+
+
+def _contention_by_name(path: Path) -> Literal["mutex", "block", "contention"]:
+    """Mutex and block profiles carry the same metadata; with no sample to tell them apart (an
+    empty profile), the name net/http/pprof and ``mapdoctor collect`` give the file decides."""
+    stem = path.name.lower()
+    if stem.startswith("mutex"):
+        return "mutex"
+    if stem.startswith("block"):
+        return "block"
+    return "contention"
 
 
 def _is_text(data: bytes) -> bool:
