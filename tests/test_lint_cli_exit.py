@@ -54,3 +54,24 @@ def test_syntax_error_is_a_finding(tmp_path: Path, capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert rc == 1
     assert "syntax error at line 2" in out
+
+
+def test_profile_takes_what_analyze_takes(tmp_path: Path) -> None:
+    """``--profile`` accepts a capture folder (as ``analyze`` does); a folder without pprof is exit 2."""
+    import subprocess
+    import sys
+
+    from labdata import FIXTURES
+
+    lab_go = Path(__file__).resolve().parent.parent / "src" / "mapdoctor" / "lab" / "go"
+    r = subprocess.run([sys.executable, "-m", "mapdoctor", "lint", str(lab_go / "orders.go"), "--profile",
+                        str(FIXTURES / "go1.23" / "mapgrow-str")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert "orders.go:22" in r.stdout and "59.2% of the CPU profile is map growth here" in r.stdout
+    assert "goroutine" not in r.stdout.split("profile:", 1)[1].splitlines()[0]
+    empty = tmp_path / "logs"
+    empty.mkdir()
+    (empty / "gctrace.log").write_bytes((FIXTURES / "go1.23" / "mapgrow-str" / "gctrace.log").read_bytes())
+    r = subprocess.run([sys.executable, "-m", "mapdoctor", "lint", str(lab_go / "orders.go"), "--profile",
+                        str(empty)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "no pprof profile found" in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -9,7 +9,6 @@ from pathlib import Path
 from mapdoctor.cli.command import UsageError, add_memory_option, memory_budget
 from mapdoctor.cli.common import add_report_options, check_outputs
 from mapdoctor.errors import InputError
-from mapdoctor.formats.limits import read_file
 from mapdoctor.model.profile import Profile
 from mapdoctor.source.findings import Confidence, LintReport
 
@@ -27,9 +26,9 @@ class LintCommand:
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("paths", nargs="+", metavar="PATH", help="Go files or directories (walked)")
-        parser.add_argument("--profile", nargs="+", action="extend", default=[], metavar="FILE",
-                            help="pprof profiles (CPU, allocs/heap) of the same code: rank findings by "
-                                 "their cost and estimate map sizes from the allocation sizes")
+        parser.add_argument("--profile", nargs="+", action="extend", default=[], metavar="PATH",
+                            help="pprof profiles (CPU, allocs/heap), or folders and bundles as analyze takes, of "
+                                 "the same code: rank findings by their cost and estimate map sizes from the allocation sizes")
         parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
         parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
         parser.add_argument("--fix", action="store_true",
@@ -61,7 +60,7 @@ class LintCommand:
             if not p.exists():
                 raise InputError(str(p), "lint", "no such file or directory")
         with memory_budget(args):
-            profiles = [_load_profile(Path(f)) for f in args.profile]
+            profiles = _load_profiles([Path(f) for f in args.profile])
         report = lint_paths(paths, profiles, include_vendor=args.include_vendor, workers=args.jobs)
         report.profiles = list(args.profile)
         syntax_errors = _syntax_errors(report)
@@ -119,10 +118,32 @@ def _json_alias(args: argparse.Namespace) -> None:
     check_outputs([("--output", args.output)])
 
 
-def _load_profile(path: Path) -> Profile:
-    from mapdoctor.formats.pprof import decode_profile
+def _load_profiles(paths: list[Path]) -> list[Profile]:
+    """Whatever ``analyze`` accepts (files, folders, ``diagnose --out`` bundles): its pprof profiles.
 
-    return decode_profile(read_file(path), str(path))
+    Traces, logs, dumps and goroutine/mutex/block profiles in a folder are fine to pass and
+    are not used (lint ranks by CPU and allocation samples); a bad file is skipped with a line on stderr, as in ``analyze``; no profile at
+    all is an error (exit 2).
+    """
+    if not paths:
+        return []
+    import sys
+
+    from mapdoctor.formats.detect import InputKind, load_inputs
+    from mapdoctor.safetext import for_terminal
+
+    loaded = load_inputs(paths)
+    for err in loaded.skipped:
+        print(f"skipped {for_terminal(str(err))}", file=sys.stderr)
+    # Goroutine, mutex and block profiles count goroutines and delay, not the cost lint ranks by.
+    ranked = {InputKind.CPU, InputKind.HEAP, InputKind.ALLOCS, InputKind.PPROF_OTHER}
+    profiles = [i.profile for i in loaded.inputs if i.profile is not None and i.kind in ranked]
+    if not profiles:
+        if loaded.skipped:
+            raise loaded.skipped[-1]
+        raise InputError(" ".join(map(str, paths)), "--profile", "no pprof profile found")
+    return profiles
+
 
 
 COMMAND = LintCommand()
