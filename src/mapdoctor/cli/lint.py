@@ -28,7 +28,8 @@ class LintCommand:
         parser.add_argument("paths", nargs="+", metavar="PATH", help="Go files or directories (walked)")
         parser.add_argument("--profile", nargs="+", action="extend", default=[], metavar="PATH",
                             help="pprof profiles (CPU, allocs/heap), or folders and bundles as analyze takes, of "
-                                 "the same code: rank findings by their cost and estimate map sizes from the allocation sizes")
+                                 "the same code: rank findings by their cost and estimate map sizes from the "
+                                 "allocation sizes")
         parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
         parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
         parser.add_argument("--fix", action="store_true",
@@ -122,8 +123,8 @@ def _load_profiles(paths: list[Path]) -> list[Profile]:
     """Whatever ``analyze`` accepts (files, folders, ``diagnose --out`` bundles): its pprof profiles.
 
     Traces, logs, dumps and goroutine/mutex/block profiles in a folder are fine to pass and
-    are not used (lint ranks by CPU and allocation samples); a bad file is skipped with a line on stderr, as in ``analyze``; no profile at
-    all is an error (exit 2).
+    are not used (lint ranks by CPU and allocation samples); a bad file is skipped with a
+    line on stderr, as in ``analyze``; no profile at all is an error (exit 2).
     """
     if not paths:
         return []
