@@ -75,3 +75,24 @@ def test_profile_takes_what_analyze_takes(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "mapdoctor", "lint", str(lab_go / "orders.go"), "--profile",
                         str(empty)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "no pprof profile found" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("go", ["go1.23", "go1.27"])
+def test_findings_at_the_sites_analyze_blames_for_slices_and_sync_map(go: str) -> None:
+    """The lines ``analyze`` blames for slice growth and sync.Map churn get a finding, or a reason."""
+    import subprocess
+    import sys
+
+    from labdata import FIXTURES
+
+    lab_go = Path(__file__).resolve().parent.parent / "src" / "mapdoctor" / "lab" / "go"
+    r = subprocess.run([sys.executable, "-m", "mapdoctor", "lint", str(lab_go), "--profile",
+                        str(FIXTURES / go / "slicegrow"), str(FIXTURES / go / "syncmap")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stderr
+    blamed = r.stdout.split("lines the CPU profile blames:", 1)[1]
+    assert "stock_report.go:60" in blamed and "slice growth  -> MD002 at" in blamed
+    assert "session_cache.go:54" in blamed and "sync map  -> MD004 at" in blamed
+    for line in blamed.splitlines():
+        if "%" in line and "->" in line:
+            assert "-> MD" in line or "-> no finding: " in line, line  # a finding, or why there is none
