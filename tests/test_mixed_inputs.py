@@ -65,3 +65,26 @@ def test_two_go127_programs_differ_by_build_id(capsys: pytest.CaptureFixture[str
 def test_one_capture_is_not_called_mixed(capsys: pytest.CaptureFixture[str]) -> None:
     notes = _analyze(capsys, FIXTURES / "go1.27" / "syncmap")["notes"]
     assert not any("different programs" in n for n in notes)
+
+
+def test_separate_gives_one_verdict_per_program() -> None:
+    """``analyze --separate``: a go1.23 map-growth capture and a go1.27 sync.Map one, each its own verdict,
+    the same as each folder alone."""
+    import subprocess
+    import sys
+
+    from labdata import FIXTURES
+
+    r = subprocess.run([sys.executable, "-m", "mapdoctor", "analyze", str(FIXTURES / "go1.23" / "mapgrow-int"),
+                        str(FIXTURES / "go1.27" / "syncmap"), "--separate", "--no-color"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    heads = [line for line in r.stdout.splitlines() if line.startswith("== ")]
+    assert len(heads) == 2 and "classic maps" in heads[0] and "swiss maps" in heads[1], heads
+    first, second = r.stdout.split(heads[1])
+    assert " MAP GROWTH " in first and "sessions.go:55" in first and "go1.27/syncmap" not in first
+    assert " SYNC.MAP CHURN " in second and "session_cache.go:54" in second and "go1.23/" not in second
+    assert "different programs" not in r.stdout  # each verdict rests on one program's evidence
+    bad = subprocess.run([sys.executable, "-m", "mapdoctor", "analyze", str(FIXTURES / "go1.23" / "idle"),
+                          "--separate", "--json", "-"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--separate" in bad.stderr

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from mapdoctor.analysis.goinfo import detect_go
-from mapdoctor.formats.detect import LoadedInput
+from mapdoctor.formats.detect import LoadedInput, LoadResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +51,40 @@ def mixed_program_notes(inputs: Sequence[LoadedInput]) -> list[str]:
             notes.append(f"inputs come from different programs or Go versions (different {what}: {parts}); "
                          "the verdict mixes their evidence")
     return notes
+
+
+def program_groups(loaded: LoadResult) -> list[tuple[str, LoadResult]]:
+    """The inputs split by program, for ``analyze --separate``: one (label, inputs) per program.
+
+    A profile's program is its build ID (else its binary name; else its map implementation:
+    only profiles with map frames tell it, so it cannot split one build's profiles). Inputs
+    that name no program (traces, logs, dumps) go with the profiles of their own folder, the
+    way a capture folder holds one program's evidence; with none there, in a group of their own.
+    """
+    keyed: dict[tuple[str, str], list[LoadedInput]] = {}
+    unnamed: list[LoadedInput] = []
+    folder_key: dict[str, tuple[str, str]] = {}
+    for item in loaded.inputs:
+        p = provenance(item)
+        ident = p.build_id or p.binary
+        if not ident and not p.maps:
+            unnamed.append(item)
+            continue
+        key = (ident, "") if ident else ("", p.maps)
+        keyed.setdefault(key, []).append(item)
+        folder_key.setdefault(str(PurePath(item.path).parent), key)
+    rest: list[LoadedInput] = []
+    for item in unnamed:
+        key_of = folder_key.get(str(PurePath(item.path).parent))
+        if key_of is None:
+            rest.append(item)
+        else:
+            keyed[key_of].append(item)
+    groups: list[tuple[str, LoadResult]] = []
+    for (ident, maps), items in keyed.items():
+        maps = maps or next((m for m in (provenance(i).maps for i in items) if m), "")
+        label = ", ".join(x for x in (f"program {ident[:16]}" if ident else "", f"{maps} maps" if maps else "") if x)
+        groups.append((label, LoadResult(inputs=items, notes=list(loaded.notes))))
+    if rest:
+        groups.append(("inputs that name no program", LoadResult(inputs=rest, notes=list(loaded.notes))))
+    return groups

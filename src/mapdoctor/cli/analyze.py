@@ -11,7 +11,7 @@ from mapdoctor.cli.command import UsageError, add_memory_option, memory_budget
 from mapdoctor.cli.common import add_report_options, check_outputs, check_source, json_target
 from mapdoctor.cli.export import add_export_options, export_pprof
 from mapdoctor.errors import InputError
-from mapdoctor.formats.detect import load_inputs
+from mapdoctor.formats.detect import LoadResult, load_inputs
 from mapdoctor.reports.emit import Outputs, emit, report_failures
 from mapdoctor.safetext import for_terminal
 
@@ -32,6 +32,9 @@ class AnalyzeCommand:
         parser.add_argument("--base", metavar="PATH", type=Path,
                             help="a capture from before a change (file or folder): compare against it, as "
                                  "'mapdoctor compare PATH FILE' does (--json then writes mapdoctor/comparison@1)")
+        parser.add_argument("--separate", action="store_true",
+                            help="inputs from different programs or Go versions: one verdict per program "
+                                 "(text report only; without it they are analysed together, with a warning)")
         parser.add_argument("-http", "--http", metavar="ADDR",
                             help="serve the HTML report at ADDR (e.g. :8080, as go tool pprof -http) until Ctrl-C")
         add_export_options(parser)
@@ -65,6 +68,8 @@ class AnalyzeCommand:
             raise loaded.skipped[-1]
         for err in loaded.skipped:
             print(f"skipped {for_terminal(str(err))}", file=sys.stderr)
+        if args.separate:
+            return _separately(loaded, source, args)
         diagnosis = diagnose(loaded, source_dir=source)
         if args.census:
             from mapdoctor.cli.census import CensusJob, join_into
@@ -80,6 +85,26 @@ class AnalyzeCommand:
 
             serve(render_html(diagnosis), args.http)
         return status
+
+
+def _separately(loaded: LoadResult, source: Path | None, args: argparse.Namespace) -> int:
+    """One text verdict per program among the inputs (``--separate``)."""
+    from mapdoctor.analysis.provenance import program_groups
+    from mapdoctor.reports.console import make_console
+    from mapdoctor.reports.terminal import render
+
+    if json_target(args) is not None or args.html or args.http or args.export_pprof or args.census:
+        raise UsageError("--separate gives text verdicts only: run once per program for --json, --html, "
+                         "-http, --export-pprof or --census")
+    groups = program_groups(loaded)
+    console = make_console(color=not args.no_color)
+    for n, (label, group) in enumerate(groups, 1):
+        files = ", ".join(i.path for i in group.inputs)
+        console.print(f"== {n} of {len(groups)}: {label} ({len(group.inputs)} inputs: {for_terminal(files)})",
+                      markup=False, highlight=False)
+        render(diagnose(group, source_dir=source), console)
+        console.print()
+    return 0
 
 
 COMMAND = AnalyzeCommand()
