@@ -189,5 +189,9 @@ def lanes_html(lanes: dict[str, Any], timeline: dict[str, Any], focus: list[str]
     ax, rules = axis(span)
     header = (f'<p class=muted>{e(fmt_ms(span))} of execution trace ({e(lanes["source"])}), in {nb} bins of '
               f'{bin_ms:g} ms. Hover or tap a lane for the figures of that moment.'
-              + (f" Faint red bands: when the {len(bands)} slow requests ran." if bands else "") + "</p>")
+              + (f" Faint red bands: when the {_slow_requests(len(bands))} ran." if bands else "") + "</p>")
     return header + "".join(parts) + ax, rules
+
+
+def _slow_requests(n: int) -> str:
+    return "slow request" if n == 1 else f"{n} slow requests"
