@@ -329,7 +329,10 @@ def test_http_serves_the_html_report_like_pprof(tmp_path: Path) -> None:
     from labdata import FIXTURES
 
     proc = subprocess.Popen([sys.executable, "-m", "mapdoctor", "analyze", str(FIXTURES / "go1.23" / "mutex"),
-                             "-http", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "-http", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # As a background job of a script starts it: SIGINT ignored, which
+                            # leaves Python without its KeyboardInterrupt handler.
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()

@@ -8,7 +8,9 @@ the network unless a host is given.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TextIO
 
@@ -53,9 +55,18 @@ def serve(page: str, text: str, *, stderr: TextIO = sys.stderr) -> None:
     host, port = str(server.server_address[0]), int(server.server_address[1])
     shown = f"[{host}]" if ":" in host else host
     print(f"mapdoctor: serving the report at http://{shown}:{port}/ (Ctrl-C to stop)", file=stderr, flush=True)
+    # Ctrl-C and SIGTERM both end it, even when the shell that started it ignored SIGINT
+    # (a background job of a script): Python then installs no KeyboardInterrupt handler.
+    def stop(_signum: int, _frame: object) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    main = threading.current_thread() is threading.main_thread()  # handlers need the main thread
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         server.server_close()
