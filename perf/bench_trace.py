@@ -36,7 +36,7 @@ from mapdoctor.lab.toolchain import SWISS_GO, find_go
 GEN_DIR = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "trace" / "gen"
 
 _CHILD = """
-import resource, sys, time
+import sys, time
 from mapdoctor.formats.limits import read_file
 from pathlib import Path
 data = read_file(Path(sys.argv[1]))
@@ -46,7 +46,9 @@ c0 = time.process_time()
 tr = parse_trace(data, sys.argv[1])
 wall = time.perf_counter() - t0
 cpu = time.process_time() - c0
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM, not ru_maxrss: Linux carries the parent's peak into a vfork+exec child's rusage.
+with open("/proc/self/status") as fh:
+    rss = next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) * 1024
 events = sum(tr.event_counts.values())
 print(f"{wall} {cpu} {rss} {events}")
 """

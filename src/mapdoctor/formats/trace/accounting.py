@@ -69,6 +69,10 @@ _SLOT_WAIT = {v: k for k, v in _WAIT_SLOT.items()}
 #: recorded, and the segments are marked truncated.
 MAX_SEGMENTS = 1_000_000
 
+_COLUMN_NAMES = ("start_ns", "end_ns", "code", "queued_ns", "run_ns", "runnable_ns", "syscall_ns", "net_ns",
+                 "lock_ns", "chan_ns", "gc_ns", "other_ns")
+_U32_MAX = 0xFFFFFFFF
+
 #: Pending row values kept before they are moved into the columns (bounds their memory).
 _FLUSH_AT = 12 * 4096
 
@@ -110,8 +114,11 @@ class Accounting:
     def __init__(self) -> None:
         self.out = GoroutineSegments()
         o = self.out
-        self._cols = (o.start_ns, o.end_ns, o.code, o.queued_ns, o.run_ns, o.runnable_ns, o.syscall_ns,
-                      o.net_ns, o.lock_ns, o.chan_ns, o.gc_ns, o.other_ns)
+        # Durations start in 32-bit columns (up to 4.29 s each: nearly every segment), which
+        # halves the largest thing a busy trace builds; a longer one widens its column.
+        for name in _COLUMN_NAMES[3:]:
+            setattr(o, name, array("I"))
+        self._cols: tuple[array[int], ...] = tuple(getattr(o, name) for name in _COLUMN_NAMES)
         #: Rows not yet in the columns, flat (one ``extend`` per row instead of twelve
         #: appends); moved into the columns in bulk by :meth:`flush`.
         self._rows: list[int] = []
@@ -150,9 +157,24 @@ class Accounting:
             width = len(self._cols)
             flat = array("q", rows)  # one conversion; strided array slices are copied in C
             for c, col in enumerate(self._cols):
-                col.extend(flat[c::width])
+                part = flat[c::width]
+                if col.typecode == "I":
+                    if min(part) < 0 or max(part) > _U32_MAX:
+                        col = self._widen(c)
+                    else:
+                        part = array("I", part)
+                col.extend(part)
             rows.clear()
         return self.out
+
+    def _widen(self, c: int) -> array[int]:
+        """Column ``c`` holds a value a 32-bit column cannot: make it 64-bit from now on."""
+        wide = array("q", self._cols[c])
+        setattr(self.out, _COLUMN_NAMES[c], wide)
+        cols = list(self._cols)
+        cols[c] = wide
+        self._cols = tuple(cols)
+        return wide
 
     def end_generation(self, gstates: dict[int, list[int]]) -> None:
         """Fold this generation's per-key wait sums into the trace-wide sites."""
