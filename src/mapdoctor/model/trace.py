@@ -9,7 +9,10 @@ columnar ``array`` form.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate, chain
+from operator import sub
 
 from mapdoctor.model.stack import Stack
 
@@ -104,13 +107,49 @@ class SchedWaits:
     the scheduling latency. Waits whose start was not in the trace are left out. (Which
     goroutine waited is not kept: busy traces have millions of waits, and the latency
     over time is what tells whether GC or map growth delayed the scheduler.)
+
+    Stored compactly, as busy traces have tens of millions of waits: starts as the gap to
+    the previous start (they come in time order) and waits as they are, both in 32-bit
+    columns that turn 64-bit only when a value does not fit (:meth:`extend`).
     """
 
-    start_ns: array[int] = field(default_factory=lambda: array("q"))
-    wait_ns: array[int] = field(default_factory=lambda: array("q"))
+    first_ns: int = 0  # start_ns[0]
+    start_gap: array[int] = field(default_factory=lambda: array("I"))  # start_ns[i] - start_ns[i-1]
+    wait_ns: array[int] = field(default_factory=lambda: array("I"))
+    _last: int = 0
 
     def __len__(self) -> int:
-        return len(self.start_ns)
+        return len(self.wait_ns)
+
+    @property
+    def start_ns(self) -> array[int]:
+        """The start times, rebuilt from the gaps (a new array on each call)."""
+        out = array("q", accumulate(self.start_gap, initial=self.first_ns))
+        del out[0]  # the first gap is 0: start_ns[0] is first_ns + start_gap[0]
+        return out
+
+    def extend(self, start_ns: array[int], wait_ns: array[int]) -> None:
+        """Append waits (``start_ns`` in time order after those held)."""
+        if not start_ns:
+            return
+        if not self.wait_ns:
+            self.first_ns = self._last = start_ns[0]
+        last, self._last = self._last, start_ns[-1]
+        # Converted element by element in C, never through a list (millions of waits).
+        self.start_gap = _append(self.start_gap, lambda code: array(code, map(sub, start_ns, chain((last,), start_ns))))
+        self.wait_ns = _append(self.wait_ns, lambda code: array(code, wait_ns))
+
+
+def _append(col: array[int], values: Callable[[str], array[int]]) -> array[int]:
+    """``col`` with ``values(col.typecode)`` appended: the same array, or a 64-bit copy when
+    one of them does not fit in it."""
+    try:
+        more = values(col.typecode)
+    except OverflowError:
+        col = array("q", col)
+        more = values("q")
+    col.extend(more)
+    return col
 
 
 #: Kinds of wait a goroutine can be blocked in (how its blocked time is accounted).

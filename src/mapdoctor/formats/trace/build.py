@@ -228,8 +228,7 @@ class TraceBuilder:
         tr.notes.extend(outcome.notes)
         tr.end_ns = self._last_time
         order = outcome.ordering
-        tr.sched_waits.start_ns = order.wait_start
-        tr.sched_waits.wait_ns = order.wait_ns
+        tr.sched_waits = order.waits
         tr.segments = order.acct.flush()
         for reason, n in order.block_reasons.items():
             tr.block_reasons[reason] = tr.block_reasons.get(reason, 0) + n

@@ -54,6 +54,7 @@ from mapdoctor.formats.trace.states import (
     OrderingError,
     Record,
 )
+from mapdoctor.model.trace import SchedWaits
 
 _OUT_OF_RANGE = "timestamp or value out of range (corrupt trace)"
 #: Records per chunk handed to the sink.
@@ -90,8 +91,11 @@ class Ordering:
         self.block_reasons: dict[str, int] = {}
         self.block_reasons_by_id: defaultdict[int, int] = defaultdict(int)
         # Scheduling latency: when a goroutine started running after waiting as runnable.
+        # The hot paths append to these two (bound methods: they stay the same arrays);
+        # each generation's waits are then moved to the compact ``waits``.
         self.wait_start = array("q")
         self.wait_ns = array("q")
+        self.waits = SchedWaits()
         self.table = spec.table_for(version)
         self.initial_gen = 0
         self.syncs = 0
@@ -144,6 +148,7 @@ class Ordering:
             offset = frontier[0].offset() if frontier else gen.end
             raise TraceFormatError(offset, f"generation {gen.number}: malformed event ({err!r})") from None
         self.end_offset = gen.end
+        self._fold_waits()
         self.acct.end_generation(self.gstates)
         self._flush(sink, gen.end)
         for sid, n in self.block_reasons_by_id.items():
@@ -156,7 +161,13 @@ class Ordering:
         self.syncs += 1
         self._emit_sync(0, at_gen_start=False)
         self._flush(sink, self.end_offset)
+        self._fold_waits()  # those of a generation cut off
         sink.finish()
+
+    def _fold_waits(self) -> None:
+        self.waits.extend(self.wait_start, self.wait_ns)
+        del self.wait_start[:]
+        del self.wait_ns[:]
 
     def _flush(self, sink: EventSink, offset: int) -> None:
         if not self.out:
