@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from mapdoctor.errors import InputError
-from mapdoctor.formats.limits import file_kind, gunzip, is_gzip, os_reason, read_file
+from mapdoctor.formats.limits import file_kind, gunzip, is_gzip, map_file, os_reason, read_file
 from mapdoctor.model.gc import GCTrace
 from mapdoctor.model.goroutines import GoroutineDump
 from mapdoctor.model.profile import Profile
@@ -92,6 +92,9 @@ def _manifest_notes(folder: Path) -> list[str]:
     return list(dict.fromkeys(notes))
 
 
+#: How every execution trace starts ("go 1.NN trace").
+_TRACE_HEAD = b"go 1."
+
 _PPROF_KINDS = {k.value for k in (
     InputKind.CPU, InputKind.HEAP, InputKind.ALLOCS, InputKind.MUTEX, InputKind.BLOCK,
     InputKind.CONTENTION, InputKind.GOROUTINE_PROFILE, InputKind.THREADCREATE,
@@ -101,6 +104,15 @@ _PPROF_KINDS = {k.value for k in (
 def load_file(path: Path) -> LoadedInput:
     """Decode one file, choosing the decoder from its content."""
     name = str(path)
+    mapped = map_file(path, _TRACE_HEAD)
+    if mapped is not None:
+        with mapped:
+            if b" trace" in mapped[:16]:
+                from mapdoctor.formats import trace
+
+                # Parsed from the map, whose pages are given back generation by generation:
+                # resident input stays about one generation, not the whole file.
+                return LoadedInput(name, InputKind.TRACE, trace=trace.parse_trace(mapped, name))
     raw = read_file(path)
     if not raw:
         raise InputError(name, "input", "empty file")

@@ -13,12 +13,13 @@ the budget. The budget is per input and is raised with ``--max-memory``.
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import stat
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,6 +197,55 @@ def read_file(path: Path, limit: int | None = None) -> bytes:
     if total > cap:
         raise InputError(name, "file", f"larger than the {describe_bytes(cap)} limit{hint}")
     return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def map_file(path: Path, head: bytes) -> mmap.mmap | None:
+    """A read-only map of the regular file ``path`` when it starts with ``head``, else None.
+
+    For decoders that walk a large input once (execution traces): the pages of a map are the
+    file's page cache, so what is resident can be given back as decoding moves on (see
+    :func:`release_before`), where bytes read into memory would hold the whole file to the end.
+    The same checks and size limit as :func:`read_file` apply; None for an empty file, one that
+    does not start with ``head``, or one that cannot be mapped (the caller then reads it).
+    """
+    name = str(path)
+    cap = current_budget().input_limit
+    st = check_regular(path)
+    if st.st_size > cap:
+        raise InputError(name, "file", f"{describe_bytes(st.st_size)} is larger than the {describe_bytes(cap)} "
+                         f"limit{_share_hint()}")
+    if st.st_size < len(head) or not head:
+        return None
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise InputError(name, "file", os_reason(exc)) from None
+    try:
+        now = os.fstat(fd)
+        if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            raise InputError(name, "file", "replaced while being opened; only regular files are read")
+        if os.pread(fd, len(head), 0) != head or now.st_size > cap:
+            return None
+        return mmap.mmap(fd, now.st_size, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None  # e.g. a file system that cannot map files: read it instead
+    finally:
+        os.close(fd)
+
+
+def release_before(data: bytes | mmap.mmap, offset: int) -> None:
+    """Let the kernel drop the resident pages of a mapped input before ``offset``.
+
+    Only a hint: a page used again is read back from the file, so correctness never depends
+    on it. Does nothing for bytes.
+    """
+    if not isinstance(data, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    end = offset - offset % mmap.PAGESIZE
+    if end > 0:
+        with suppress(OSError, ValueError):
+            data.madvise(mmap.MADV_DONTNEED, 0, end)
 
 
 def is_gzip(data: bytes) -> bool:

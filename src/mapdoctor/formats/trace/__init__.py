@@ -17,6 +17,9 @@ See docs/TRACE.md.
 
 from __future__ import annotations
 
+import mmap
+from typing import cast
+
 from mapdoctor.errors import InputError
 from mapdoctor.formats.trace.batches import TraceFormatError, looks_like_header
 from mapdoctor.formats.trace.build import TraceBuilder
@@ -31,17 +34,21 @@ def looks_like_trace(data: bytes) -> bool:
     return looks_like_header(data)
 
 
-def parse_trace(data: bytes, path: str, *, keep_transitions: bool = False) -> ExecutionTrace:
+def parse_trace(data: bytes | mmap.mmap, path: str, *, keep_transitions: bool = False) -> ExecutionTrace:
     """Parse a whole execution trace into the analysis model.
 
     ``keep_transitions`` also keeps every goroutine state transition (memory grows with
     the trace; scheduling latency is always kept in compact form). Raises
     :class:`InputError` for anything but a readable trace; a trace cut off
     mid-generation is returned with ``partial=True`` and a note.
+
+    ``data`` may be a read-only map of the file (see ``formats.limits.map_file``): the
+    layers only index, slice, search and ``len`` it, which a map does as bytes do, and the
+    pages of each generation are given back once it is read.
     """
     builder = TraceBuilder(keep_transitions=keep_transitions)
     try:
-        outcome: ReadOutcome = read_trace(data, builder, emit_all=keep_transitions)
+        outcome: ReadOutcome = read_trace(cast(bytes, data), builder, emit_all=keep_transitions)
     except TraceFormatError as err:
         raise InputError(path, "trace", str(err)) from None
     except RecursionError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mapdoctor.formats.limits import release_before
 from mapdoctor.formats.trace.batches import HEADER_LEN, TraceFormatError, read_header
 from mapdoctor.formats.trace.generations import read_generations
 from mapdoctor.formats.trace.ordering import EventSink, Ordering
@@ -60,6 +61,8 @@ def read_trace(data: bytes, sink: EventSink, *, emit_all: bool = True) -> ReadOu
             _cut_off(outcome, err)
             break
         outcome.generations += 1
+        # Nothing before a generation's end is read again: a mapped trace gives those pages back.
+        release_before(data, gen.end)
     order.finish(sink)
     return outcome
 
