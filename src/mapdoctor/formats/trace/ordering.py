@@ -59,6 +59,9 @@ from mapdoctor.model.trace import SchedWaits
 _OUT_OF_RANGE = "timestamp or value out of range (corrupt trace)"
 #: Records per chunk handed to the sink.
 CHUNK = 8192
+#: Scheduling waits gathered as 64-bit values before they move to the compact columns: a
+#: busy generation has millions, which held whole would double the memory they take.
+WAITS_CHUNK = 1 << 16
 
 class SinkFailure(Exception):
     """Wraps an exception raised by a sink, so it is not mistaken for bad trace data."""
@@ -92,7 +95,7 @@ class Ordering:
         self.block_reasons_by_id: defaultdict[int, int] = defaultdict(int)
         # Scheduling latency: when a goroutine started running after waiting as runnable.
         # The hot paths append to these two (bound methods: they stay the same arrays);
-        # each generation's waits are then moved to the compact ``waits``.
+        # every WAITS_CHUNK waits, and at each generation's end, they move to the compact ``waits``.
         self.wait_start = array("q")
         self.wait_ns = array("q")
         self.waits = SchedWaits()
@@ -208,6 +211,7 @@ class Ordering:
         strings, stacks = gen.strings, gen.stacks
         blocks = self.block_reasons_by_id
         wait_start, wait_ns = self.wait_start.append, self.wait_ns.append
+        pending_waits = self.wait_ns
         acct = self.acct
         bcls, waits = acct.bcls, acct.waits
         n_start = n_block = n_unblock = 0
@@ -359,6 +363,8 @@ class Ordering:
                     except Exception as err:
                         raise SinkFailure(err) from err
                     out.clear()
+                if len(pending_waits) >= WAITS_CHUNK:
+                    self._fold_waits()
         finally:
             self.last_ts = last
             self.quiet_counts[EV_GO_START] += n_start
