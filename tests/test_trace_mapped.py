@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mapdoctor.formats.detect import InputKind, load_file
-from mapdoctor.formats.limits import map_file, release_before
+from mapdoctor.formats.limits import map_file, release_before, release_range
 from mapdoctor.formats.trace import parse_trace
 
 TRACE_DIR = Path(__file__).parent / "fixtures" / "trace"
@@ -49,4 +49,7 @@ def test_released_pages_read_back_the_same(tmp_path: Path) -> None:
         assert mapped[:] == body
         release_before(mapped, len(body))
         assert mapped[:] == body
+        release_range(mapped, 100, len(body) - 100)  # whole pages inside only
+        assert mapped[:] == body
     release_before(body, len(body))  # bytes: nothing to give back
+    release_range(body, 0, len(body))

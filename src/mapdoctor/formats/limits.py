@@ -240,12 +240,18 @@ def release_before(data: bytes | mmap.mmap, offset: int) -> None:
     Only a hint: a page used again is read back from the file, so correctness never depends
     on it. Does nothing for bytes.
     """
+    release_range(data, 0, offset)
+
+
+def release_range(data: bytes | mmap.mmap, start: int, end: int) -> None:
+    """Like :func:`release_before`, for the whole pages between ``start`` and ``end``."""
     if not isinstance(data, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
         return
-    end = offset - offset % mmap.PAGESIZE
-    if end > 0:
+    first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE
+    last = end - end % mmap.PAGESIZE
+    if last > first:
         with suppress(OSError, ValueError):
-            data.madvise(mmap.MADV_DONTNEED, 0, end)
+            data.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
 def is_gzip(data: bytes) -> bool:

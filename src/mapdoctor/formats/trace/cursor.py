@@ -11,6 +11,7 @@ different threads come out decides the timestamps the reader assigns.
 
 from __future__ import annotations
 
+from mapdoctor.formats.limits import release_range
 from mapdoctor.formats.trace.batches import Batch, TraceFormatError
 from mapdoctor.formats.trace.spec import VersionTable
 from mapdoctor.formats.trace.varints import decode_all, decode_events_exact
@@ -69,6 +70,8 @@ class Cursor:
                 continue  # Go tolerates empty batches
             self.time = int(b.time * self.freq)
             vals = decode_all(self.data, b.start, b.end)
+            # Decoded: a mapped trace need not keep the batch's pages (read back if needed).
+            release_range(self.data, b.start, b.end)
             if vals is None:
                 self._redecode()
             else:

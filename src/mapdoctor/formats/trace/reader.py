@@ -51,6 +51,9 @@ def read_trace(data: bytes, sink: EventSink, *, emit_all: bool = True) -> ReadOu
             break
         if gen is None:
             break
+        # Reading the generation's structure touched every batch; the ordering reads each
+        # batch again as it gets to it (and gives its pages back), so none need stay now.
+        release_before(data, gen.end)
         try:
             order.run_generation(gen, data, sink)
         except TraceFormatError as err:
