@@ -13,8 +13,9 @@ Runs alternate between the two so machine load affects both alike; the best of
 ``--mixes busy,fanout,cpu`` measures one trace per event mix instead — ``busy`` (request
 workers and goroutine ping-pong: scheduling events), ``fanout`` (producer/consumer pairs on
 small buffered channels: many short blocks and unblocks), ``cpu`` (goroutines that only compute,
-profiled at 1 kHz: CPU samples and their stacks) — and reports each one's parse seconds per MB
-and peak RSS over file size, and the spread of seconds per MB (target: within 1.5x).
+profiled at 1 kHz, deep in varied call chains: CPU samples and their stacks) — and reports each
+one's parse seconds per MB and peak RSS over file size, and the spread of seconds per MB (target:
+within 1.5x).
 
 Usage: python perf/bench_trace.py [--size-mb 30] [--runs 3] [--keep DIR] [--mixes busy,fanout,cpu]
 """
@@ -58,12 +59,14 @@ print(f"{wall} {cpu} {rss} {events}")
 MIXES = {
     "busy": ["-pingpong", "4"],
     "fanout": ["-fanout", "8", "-workers", "1"],
-    "cpu": ["-spin", "2", "-cpuhz", "1000", "-workers", "1", "-pause", "1ms"],
+    # Deep, varied stacks: a CPU sample costs its stack too, and the kernel's tick caps samples
+    # at a few hundred a second, so samples with one shared stack grow a trace by only ~25 KB/s.
+    "cpu": ["-spin", "2", "-cpuhz", "1000", "-workers", "1", "-pause", "1ms", "-spindepth", "64"],
 }
 
 
 #: Longest single generator run, so a slow-growing mix is measured in minutes, not hours.
-MAX_GEN_SECONDS = 120.0
+MAX_GEN_SECONDS = 300.0
 
 
 def make_trace(workdir: Path, size_mb: int, mix: str = "busy") -> Path:
@@ -81,8 +84,8 @@ def make_trace(workdir: Path, size_mb: int, mix: str = "busy") -> Path:
         if size >= size_mb << 20:
             return out
         if seconds >= MAX_GEN_SECONDS:
-            # CPU samples grow with CPU time only (~25 KB/s on two cores), so the cpu mix cannot
-            # reach tens of MB in minutes; a capped run still measures that mix's cost per MB.
+            # CPU samples grow with CPU time only (the cpu mix, ~180 KB/s on two idle cores), so a
+            # loaded machine may not reach the size; a capped run still measures the cost per MB.
             print(f"{mix}: {size / 2**20:.1f} MB after {seconds:.0f} s (generation capped)", file=sys.stderr)
             return out
         seconds = min(MAX_GEN_SECONDS, seconds * 1.15 * (size_mb << 20) / max(size, 1))
