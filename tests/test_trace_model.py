@@ -90,6 +90,20 @@ def test_cpu_samples(trace: ExecutionTrace) -> None:
         assert s.goroutine > 0
 
 
+def test_cpu_samples_share_stacks_and_frames(trace: ExecutionTrace) -> None:
+    """Samples are columns over one table of distinct stacks, made of shared frames: equal
+    stacks (across generations too) and equal frames are one object each."""
+    samples = trace.cpu_samples
+    assert trace.generations >= 3 and len(samples.stack) == len(samples) == len(samples.time_ns)
+    stacks = list(samples)
+    by_value = {s.stack: s.stack for s in stacks}
+    assert all(s.stack is by_value[s.stack] for s in stacks)
+    assert len(samples.stacks) == len(set(samples.stacks))
+    frames = [f for st in samples.stacks for f in st]
+    assert len({id(f) for f in frames}) == len(set(frames)) < len(frames)
+    assert samples[0] == stacks[0] and samples[-1] == stacks[-1] and samples[:2] == stacks[:2]
+
+
 def test_scheduling_latency(trace: ExecutionTrace) -> None:
     waits = trace.sched_waits
     assert len(waits) > 100

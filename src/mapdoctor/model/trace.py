@@ -9,10 +9,11 @@ columnar ``array`` form.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, chain
 from operator import sub
+from typing import overload
 
 from mapdoctor.model.stack import Stack
 
@@ -85,6 +86,49 @@ class CPUSample:
     thread: int
     proc: int
     stack: Stack
+
+
+@dataclass(slots=True)
+class CPUSamples(Sequence[CPUSample]):
+    """The trace's CPU samples in time order, as columns (a sample-heavy trace has hundreds of
+    thousands): ``stack[i]`` indexes ``stacks``, a table of the distinct stacks, shared by the
+    samples that have them and made of frames shared by the stacks. A :class:`CPUSample` is
+    made only when one is read (by index or by iterating)."""
+
+    time_ns: array[int] = field(default_factory=lambda: array("q"))
+    goroutine: array[int] = field(default_factory=lambda: array("q"))  # NO_GOROUTINE: none
+    thread: array[int] = field(default_factory=lambda: array("q"))
+    proc: array[int] = field(default_factory=lambda: array("q"))
+    stack: array[int] = field(default_factory=lambda: array("I"))
+    #: The distinct stacks; entry 0 is the empty stack.
+    stacks: list[Stack] = field(default_factory=lambda: [()])
+
+    def add(self, time_ns: int, goroutine: int, thread: int, proc: int, stack: int) -> None:
+        """Append a sample whose stack is ``stacks[stack]``."""
+        self.time_ns.append(time_ns)
+        self.goroutine.append(goroutine)
+        self.thread.append(thread)
+        self.proc.append(proc)
+        self.stack.append(stack)
+
+    def __len__(self) -> int:
+        return len(self.time_ns)
+
+    @overload
+    def __getitem__(self, i: int) -> CPUSample: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[CPUSample]: ...
+
+    def __getitem__(self, i: int | slice) -> CPUSample | list[CPUSample]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        return CPUSample(self.time_ns[i], self.goroutine[i], self.thread[i], self.proc[i],
+                         self.stacks[self.stack[i]])
+
+    def __iter__(self) -> Iterator[CPUSample]:
+        return map(CPUSample, self.time_ns, self.goroutine, self.thread, self.proc,
+                   map(self.stacks.__getitem__, self.stack))
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +315,7 @@ class ExecutionTrace:
     gc_cycles: list[GCCycle] = field(default_factory=list)
     stw_pauses: list[STWPause] = field(default_factory=list)
     mark_assists: list[MarkAssist] = field(default_factory=list)
-    cpu_samples: list[CPUSample] = field(default_factory=list)
+    cpu_samples: CPUSamples = field(default_factory=CPUSamples)
     sched_waits: SchedWaits = field(default_factory=SchedWaits)
     #: Every goroutine state transition; None unless requested (``keep_transitions``).
     transitions: list[StateTransition] | None = None

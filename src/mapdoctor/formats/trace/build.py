@@ -21,7 +21,6 @@ from mapdoctor.model.trace import (
     METRIC_GOMAXPROCS,
     METRIC_HEAP_GOAL,
     METRIC_HEAP_OBJECTS,
-    CPUSample,
     ExecutionTrace,
     GCCycle,
     MarkAssist,
@@ -81,6 +80,7 @@ class TraceBuilder:
             self.trace.transitions = []
         self._gen: Generation | None = None
         self._stacks = StackResolver()
+        self.trace.cpu_samples.stacks = self._stacks.table
         self._code_counts: Counter[int] = Counter()
         self._block_by_id: dict[int, int] = {}
         self._metrics = {code: MetricSeries(name) for code, name in _METRIC_OF_CODE.items()}
@@ -137,7 +137,7 @@ class TraceBuilder:
             if tr.start_ns == 0:
                 tr.start_ns = t
         elif act == _SAMPLE:
-            tr.cpu_samples.append(CPUSample(t, g, m, p, self._stack(gen, a[b + 2])))
+            tr.cpu_samples.add(t, g, m, p, self._stacks.index(gen, a[b + 2]) if a[b + 2] else 0)
         elif act == _STW_BEGIN:
             self._stw_open[g] = (gen.strings.get(a[b + 2], ""), t, self._stack(gen, a[b + 3]))
         elif act == _STW_END:

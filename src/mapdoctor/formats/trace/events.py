@@ -127,27 +127,58 @@ class Range:
 
 
 class StackResolver:
-    """Turns a generation's stack IDs into model stacks, sharing equal ones."""
+    """Turns a generation's stack IDs into model stacks, kept once each in :attr:`table`.
+
+    Equal frames and equal stacks are shared across the whole trace: CPU samples with deep,
+    varied call chains have tens of thousands of distinct stacks made of a few hundred
+    distinct frames, and a new frame object per stack entry would cost more than the trace.
+    Stacks are interned by their frames' indices, which hash without calling into Python."""
 
     def __init__(self) -> None:
         self._gen: Generation | None = None
-        self._by_id: dict[int, Stack] = {}
-        self._interned: dict[Stack, Stack] = {}
+        self._by_id: dict[int, int] = {}  # this generation's stack ID -> index in table
+        self._frame_of_pc: dict[int, int] = {}  # this generation's PC -> index in _frames
+        self._frame_index: dict[tuple[str, str, int], int] = {}
+        self._frames: list[Frame] = []
+        self._stack_index: dict[tuple[int, ...], int] = {(): 0}
+        #: The distinct stacks resolved so far; entry 0 is the empty stack.
+        self.table: list[Stack] = [()]
 
-    def resolve(self, gen: Generation, stack_id: int) -> Stack:
+    def index(self, gen: Generation, stack_id: int) -> int:
+        """Index in :attr:`table` of the stack ``stack_id`` of ``gen``."""
         if gen is not self._gen:
             self._gen = gen
             self._by_id = {}
-        stack = self._by_id.get(stack_id)
-        if stack is None:
-            strings, frames = gen.strings, gen.frames
-            out = []
-            for pc in gen.stacks.get(stack_id, ()):
-                func_id, file_id, line = frames[pc]
-                out.append(Frame(strings.get(func_id, ""), strings.get(file_id, ""), line))
-            stack = tuple(out)
-            stack = self._by_id[stack_id] = self._interned.setdefault(stack, stack)
-        return stack
+            self._frame_of_pc = {}
+        got = self._by_id.get(stack_id)
+        if got is None:
+            got = self._by_id[stack_id] = self._intern(gen, stack_id)
+        return got
+
+    def resolve(self, gen: Generation, stack_id: int) -> Stack:
+        return self.table[self.index(gen, stack_id)]
+
+    def _intern(self, gen: Generation, stack_id: int) -> int:
+        of_pc = self._frame_of_pc
+        key = []
+        for pc in gen.stacks.get(stack_id, ()):
+            f = of_pc.get(pc)
+            if f is None:
+                func_id, file_id, line = gen.frames[pc]
+                what = (gen.strings.get(func_id, ""), gen.strings.get(file_id, ""), line)
+                f = self._frame_index.get(what)
+                if f is None:
+                    f = self._frame_index[what] = len(self._frames)
+                    self._frames.append(Frame(*what))
+                of_pc[pc] = f
+            key.append(f)
+        fkey = tuple(key)
+        got = self._stack_index.get(fkey)
+        if got is None:
+            got = self._stack_index[fkey] = len(self.table)
+            frames = self._frames
+            self.table.append(tuple([frames[f] for f in fkey]))
+        return got
 
 
 class Event:
