@@ -95,14 +95,15 @@ def _merge(tr: ExecutionTrace, rows: list[int], gap_column: int) -> Span:
     """One span from consecutive segments of a goroutine; the gaps between them were waits
     at an inner boundary (a channel receive), counted in ``gap_column``."""
     s = tr.segments
-    cols = (s.run_ns, s.runnable_ns, s.syscall_ns, s.net_ns, s.lock_ns, s.chan_ns, s.gc_ns, s.other_ns)
     first, last = rows[0], rows[-1]
     if first == last:  # most spans are one segment
-        acc = [col[first] for col in cols]
+        acc = s.row(first)
+        end = s.start_ns[first] + sum(acc)
     else:
-        acc = [sum([col[k] for k in rows]) for col in cols]
-        acc[gap_column] += sum([s.start_ns[b] - s.end_ns[a] for a, b in itertools.pairwise(rows)])
-    return Span(s.start_ns[first], s.end_ns[last], s.code[first] >> 24, acc, s.queued_ns[first])
+        acc = [sum(times) for times in zip(*map(s.row, rows), strict=True)]
+        acc[gap_column] += sum([s.start_ns[b] - s.end(a) for a, b in itertools.pairwise(rows)])
+        end = s.end(last)
+    return Span(s.start_ns[first], end, s.code[first] >> 24, acc, s.queued_ns[first])
 
 
 def _http1(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> list[Span]:
@@ -199,11 +200,11 @@ def _attach(tr: ExecutionTrace, spans: list[Span], by_g: dict[int, list[int]]) -
         for k in rows[lo:]:
             if s.start_ns[k] >= sp.end:
                 break
-            if s.end_ns[k] > sp.end:
+            if s.end(k) > sp.end:
                 inside = []
                 break
             inside.append(k)
-        if not inside or s.start_ns[inside[0]] != sp.start or s.end_ns[inside[-1]] != sp.end:
+        if not inside or s.start_ns[inside[0]] != sp.start or s.end(inside[-1]) != sp.end:
             continue
         merged = _merge(tr, inside, _CHANNEL)
         sp.acc = merged.acc

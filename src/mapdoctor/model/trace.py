@@ -8,11 +8,13 @@ columnar ``array`` form.
 
 from __future__ import annotations
 
+import heapq
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, chain
-from operator import sub
+from itertools import accumulate, chain, compress, groupby, repeat
+from operator import add, sub
 from typing import overload
 
 from mapdoctor.model.stack import Stack
@@ -222,6 +224,70 @@ class WaitSite:
     ns: int = 0
 
 
+class SparseColumn(Sequence[int]):
+    """A column of mostly-zero integers: the rows that are not zero and their values.
+
+    Most segments spend their time in one or two ways (running, and waiting on one kind of
+    thing), so most of each wait column is zero. Reads like an array: ``col[k]``,
+    ``len(col)``, iteration; ``rows`` and ``values`` are 32-bit, ``values`` turns 64-bit
+    when a value does not fit."""
+
+    __slots__ = ("_n", "rows", "values")
+
+    def __init__(self, values: Iterable[int] = ()) -> None:
+        self._n = 0
+        self.rows: array[int] = array("I")
+        self.values: array[int] = array("I")
+        self.extend(array("q", values))
+
+    def extend(self, part: array[int]) -> None:
+        """Append the values of ``part`` (zeros cost nothing)."""
+        n = self._n
+        # compress() walks both in C: no Python loop over the (mostly zero) rows.
+        self.rows.extend(compress(range(n, n + len(part)), part))
+        self.values = _append(self.values, lambda code: array(code, compress(part, part)))
+        self._n = n + len(part)
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, k: int) -> int: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> list[int]: ...
+
+    def __getitem__(self, k: int | slice) -> int | list[int]:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(self._n))]
+        rows = self.rows
+        i = bisect_left(rows, k)  # the usual case first: analysis reads rows one by one
+        if i < len(rows) and rows[i] == k:
+            return self.values[i]
+        if 0 <= k < self._n:
+            return 0
+        if -self._n <= k < 0:
+            return self[k + self._n]
+        raise IndexError("column index out of range")
+
+    def __iter__(self) -> Iterator[int]:
+        prev = 0
+        for k, v in zip(self.rows, self.values, strict=True):
+            yield from repeat(0, k - prev)
+            yield v
+            prev = k + 1
+        yield from repeat(0, self._n - prev)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SparseColumn) and (self._n, self.rows, self.values) == (
+            other._n, other.rows, other.values)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"SparseColumn({list(self)!r})"
+
+
 @dataclass(slots=True)
 class GoroutineSegments:
     """Where goroutines' time went between boundaries, one row per segment (columnar).
@@ -230,32 +296,75 @@ class GoroutineSegments:
     to the next boundary; every nanosecond of it is in exactly one of the ``*_ns`` columns: running,
     runnable (waiting for a P), in a syscall, blocked on the network, on a lock, on a
     channel/select/sync.Cond/WaitGroup, on the GC (assist waits), or otherwise (sleep...).
-    ``code`` packs ``goroutine << 24 | function << 8 | opened_by << 4 | closed_by``
-    (``function`` indexes ``functions``: what the goroutine was started with, 0 unknown).
-    Segments begun before the trace started or still open at its end are not kept.
+    So its end is not stored: it is the start plus those (:meth:`end`). ``code`` packs
+    ``goroutine << 24 | function << 8 | opened_by << 4 | closed_by`` (``function`` indexes
+    ``functions``: what the goroutine was started with, 0 unknown). The columns other than
+    running are mostly zero, and kept sparse. Segments begun before the trace started or
+    still open at its end are not kept.
     """
 
     start_ns: array[int] = field(default_factory=lambda: array("q"))
-    end_ns: array[int] = field(default_factory=lambda: array("q"))
     code: array[int] = field(default_factory=lambda: array("q"))
     #: Time the goroutine was runnable between its wake-up at the boundary and its first run
     #: (before the segment begins: nothing the program's own clock can see).
     queued_ns: array[int] = field(default_factory=lambda: array("q"))
     run_ns: array[int] = field(default_factory=lambda: array("q"))
-    runnable_ns: array[int] = field(default_factory=lambda: array("q"))
-    syscall_ns: array[int] = field(default_factory=lambda: array("q"))
-    net_ns: array[int] = field(default_factory=lambda: array("q"))
-    lock_ns: array[int] = field(default_factory=lambda: array("q"))
-    chan_ns: array[int] = field(default_factory=lambda: array("q"))
-    gc_ns: array[int] = field(default_factory=lambda: array("q"))
-    other_ns: array[int] = field(default_factory=lambda: array("q"))
+    runnable_ns: SparseColumn = field(default_factory=SparseColumn)
+    syscall_ns: SparseColumn = field(default_factory=SparseColumn)
+    net_ns: SparseColumn = field(default_factory=SparseColumn)
+    lock_ns: SparseColumn = field(default_factory=SparseColumn)
+    chan_ns: SparseColumn = field(default_factory=SparseColumn)
+    gc_ns: SparseColumn = field(default_factory=SparseColumn)
+    other_ns: SparseColumn = field(default_factory=SparseColumn)
     functions: list[str] = field(default_factory=lambda: [""])
     wait_sites: list[WaitSite] = field(default_factory=list)
     #: The row cap was reached: channel-receive boundaries after that point are missing.
     truncated: bool = False
+    #: (row count, :meth:`_rows_with_waits`) as last made.
+    _waited: tuple[int, array[int]] | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.start_ns)
+
+    def accounts(self) -> tuple[Sequence[int], ...]:
+        """The eight time columns, in the order running, runnable, syscall, network, lock,
+        channel, gc, other."""
+        return (self.run_ns, self.runnable_ns, self.syscall_ns, self.net_ns, self.lock_ns, self.chan_ns,
+                self.gc_ns, self.other_ns)
+
+    def row(self, k: int) -> list[int]:
+        """The eight times of segment ``k`` (as :meth:`accounts` orders them), read in one call."""
+        cached = self._waited
+        if cached is None or cached[0] != len(self):  # (rows are only ever appended)
+            cached = self._waited = (len(self), self._rows_with_waits())
+        waited = cached[1]
+        i = bisect_left(waited, k)
+        if i == len(waited) or waited[i] != k:  # only running: no sparse column to search
+            return [self.run_ns[k], 0, 0, 0, 0, 0, 0, 0]
+        out = [self.run_ns[k]]
+        for col in self.accounts()[1:]:
+            assert isinstance(col, SparseColumn)
+            rows = col.rows
+            i = bisect_left(rows, k)
+            out.append(col.values[i] if i < len(rows) and rows[i] == k else 0)
+        return out
+
+    def _rows_with_waits(self) -> array[int]:
+        """The rows with some time in a sparse column, in order (made on first use)."""
+        merged = heapq.merge(*(col.rows for col in self.accounts()[1:] if isinstance(col, SparseColumn)))
+        return array("I", (k for k, _ in groupby(merged)))
+
+    def end(self, k: int) -> int:
+        """The end of segment ``k``."""
+        return self.start_ns[k] + sum(self.row(k))
+
+    @property
+    def end_ns(self) -> array[int]:
+        """The ends of all segments (a new array on each call)."""
+        total = array("q", self.start_ns)
+        for col in self.accounts():
+            total = array("q", map(add, total, col))
+        return total
 
 
 @dataclass(slots=True)

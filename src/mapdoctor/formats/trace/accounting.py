@@ -35,6 +35,7 @@ from mapdoctor.model.trace import (
     WAIT_NET,
     WAIT_OTHER,
     GoroutineSegments,
+    SparseColumn,
     WaitSite,
 )
 
@@ -65,16 +66,18 @@ _ZEROS = [0] * NACC
 _WAIT_SLOT = {WAIT_NET: ACC_NET, WAIT_LOCK: ACC_LOCK, WAIT_CHAN: ACC_CHAN, WAIT_GC: ACC_GC,
               WAIT_OTHER: ACC_OTHER}
 _SLOT_WAIT = {v: k for k, v in _WAIT_SLOT.items()}
-#: Rows kept at most (88 bytes each): past it, channel-receive boundaries are no longer
-#: recorded, and the segments are marked truncated.
+#: Rows kept at most (about 24 bytes each, plus 8 per non-zero wait time): past it,
+#: channel-receive boundaries are no longer recorded, and the segments are marked truncated.
 MAX_SEGMENTS = 1_000_000
 
-_COLUMN_NAMES = ("start_ns", "end_ns", "code", "queued_ns", "run_ns", "runnable_ns", "syscall_ns", "net_ns",
+_COLUMN_NAMES = ("start_ns", "code", "queued_ns", "run_ns", "runnable_ns", "syscall_ns", "net_ns",
                  "lock_ns", "chan_ns", "gc_ns", "other_ns")
+#: The dense columns that start 32-bit (the rest of the durations are sparse columns).
+_DENSE_32 = ("queued_ns", "run_ns")
 _U32_MAX = 0xFFFFFFFF
 
 #: Pending row values kept before they are moved into the columns (bounds their memory).
-_FLUSH_AT = 12 * 4096
+_FLUSH_AT = len(_COLUMN_NAMES) * 4096
 
 _LOCK_MARKS = ("Mutex).", "sync.runtime_SemacquireMutex", "sync.runtime_SemacquireRWMutex")
 _GC_REASONS = frozenset({"GC mark assist wait for work", "wait until GC ends", "GC weak to strong wait"})
@@ -116,9 +119,9 @@ class Accounting:
         o = self.out
         # Durations start in 32-bit columns (up to 4.29 s each: nearly every segment), which
         # halves the largest thing a busy trace builds; a longer one widens its column.
-        for name in _COLUMN_NAMES[3:]:
+        for name in _DENSE_32:
             setattr(o, name, array("I"))
-        self._cols: tuple[array[int], ...] = tuple(getattr(o, name) for name in _COLUMN_NAMES)
+        self._cols: tuple[array[int] | SparseColumn, ...] = tuple(getattr(o, name) for name in _COLUMN_NAMES)
         #: Rows not yet in the columns, flat (one ``extend`` per row instead of twelve
         #: appends); moved into the columns in bulk by :meth:`flush`.
         self._rows: list[int] = []
@@ -158,7 +161,7 @@ class Accounting:
             flat = array("q", rows)  # one conversion; strided array slices are copied in C
             for c, col in enumerate(self._cols):
                 part = flat[c::width]
-                if col.typecode == "I":
+                if isinstance(col, array) and col.typecode == "I":
                     if min(part) < 0 or max(part) > _U32_MAX:
                         col = self._widen(c)
                     else:
@@ -169,7 +172,7 @@ class Accounting:
 
     def _widen(self, c: int) -> array[int]:
         """Column ``c`` holds a value a 32-bit column cannot: make it 64-bit from now on."""
-        wide = array("q", self._cols[c])
+        wide = array("q", self._cols[c])  # only dense columns are widened so
         setattr(self.out, _COLUMN_NAMES[c], wide)
         cols = list(self._cols)
         cols[c] = wide
@@ -281,16 +284,16 @@ class Accounting:
             elif not (kind == CLOSE_CHAN and not self.chan_boundaries):
                 acc: list[int] = st
                 base = ACC_RUN
+                # The accumulators at the end: now, or (ending at st[A_PREV] or st[A_SYS])
+                # those of the response write. No end is stored: the times add up to it.
                 if kind == CLOSE_NET_IDLE and st[A_PREV] > start and st[A_PSNAP]:
-                    t = st[A_PREV]
                     acc = st[A_PSNAP]  # type: ignore[assignment]
                     base = 0
                 elif kind == CLOSE_RESPONSE and st[A_SYS] > start and st[A_SNAP]:
-                    t = st[A_SYS]  # the response write just before
-                    acc = st[A_SNAP]  # type: ignore[assignment]
+                    acc = st[A_SNAP]  # type: ignore[assignment]  # the response write just before
                     base = 0
                 rows = self._rows
-                rows += (start, t, g << 24 | st[A_FN] << 8 | st[A_OPEN] << 4 | kind,
+                rows += (start, g << 24 | st[A_FN] << 8 | st[A_OPEN] << 4 | kind,
                          st[A_QUEUED] if st[A_OPEN] else 0)
                 rows += acc[base:base + NACC]
                 self._nrows += 1
