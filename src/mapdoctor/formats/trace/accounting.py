@@ -122,7 +122,7 @@ class Accounting:
         for name in _DENSE_32:
             setattr(o, name, array("I"))
         self._cols: tuple[array[int] | SparseColumn, ...] = tuple(getattr(o, name) for name in _COLUMN_NAMES)
-        #: Rows not yet in the columns, flat (one ``extend`` per row instead of twelve
+        #: Rows not yet in the columns, flat (one ``extend`` per row instead of eleven
         #: appends); moved into the columns in bulk by :meth:`flush`.
         self._rows: list[int] = []
         self._nrows = 0
@@ -172,7 +172,7 @@ class Accounting:
 
     def _widen(self, c: int) -> array[int]:
         """Column ``c`` holds a value a 32-bit column cannot: make it 64-bit from now on."""
-        wide = array("q", self._cols[c])  # only dense columns are widened so
+        wide = array("q", self._cols[c])  # (a sparse column widens its own values)
         setattr(self.out, _COLUMN_NAMES[c], wide)
         cols = list(self._cols)
         cols[c] = wide
@@ -271,7 +271,8 @@ class Accounting:
     # -- segments ------------------------------------------------------------------------
 
     def close(self, g: int, st: list[int], t: int, kind: int) -> None:
-        """End the goroutine's open segment at ``t`` (a boundary of ``kind``).
+        """End the goroutine's open segment at ``t`` (a boundary of ``kind``); the row
+        keeps no end, as the segment's times add up to it.
 
         A ``net/http`` connection's request ends with its response: the end of the write
         before the read that found no next request (what follows is connection upkeep)."""
