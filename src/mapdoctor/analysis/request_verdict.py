@@ -14,7 +14,7 @@ from typing import Any
 from mapdoctor.analysis.advice import GENERIC
 from mapdoctor.analysis.findings import Cause, CauseKind, Diagnosis, Site, Verdict
 from mapdoctor.analysis.latency import RUNNING
-from mapdoctor.analysis.stats import wilson
+from mapdoctor.analysis.stats import CONFIRMED, wilson
 
 #: p99 at least this many times p50: the slowest requests are outliers worth explaining.
 SPIKE_RATIO = 3.0
@@ -143,6 +143,25 @@ def _finding(req: dict[str, Any]) -> tuple[CauseKind | None, str, dict[str, Any]
     return CAUSE_OF.get(cat), cat, top.get("site"), PHRASE.get(cat, cat)
 
 
+def _gc_driver(d: Diagnosis) -> Cause | None:
+    """The cause whose allocations drive the GC work, when it owns more of it than is left over.
+
+    The CPU verdict charges GC work to the causes whose allocations drive it (see
+    ``verdict._gc_pressure``); slow requests that lost their time to that GC (assists, waiting
+    for a CPU while it ran, its stop-the-world pauses) are slowed by the same driver. Without
+    this the primary cause would flip between the driver and "GC pressure" from one capture to
+    the next, depending on whether the request spans or the CPU shares decided.
+    """
+    drivers = [c for c in d.causes if c.gc_charged > 0 and c.status == CONFIRMED]
+    if not drivers:
+        return None
+    top = max(drivers, key=lambda c: c.gc_charged)
+    rest = next((c for c in d.causes if c.kind is CauseKind.GC_PRESSURE and c.status == CONFIRMED), None)
+    if rest is not None and rest.score > top.gc_charged:
+        return None  # most of the GC work is nobody's in particular: GC pressure it is
+    return top
+
+
 def _tag(stance: str, size: str, text: str) -> str:
     return f"{stance} ({size}): {text}"
 
@@ -170,6 +189,13 @@ def apply(d: Diagnosis, cpu_samples: int) -> Diagnosis:
     if kind is None:
         d.notes.append(_tag("finding", sizes, sentence + _where(site) + " — no single cause sets them apart"))
         return d
+    driver = _gc_driver(d) if kind is CauseKind.GC_PRESSURE else None
+    driven = ""
+    if driver is not None:
+        drv = driver.sites[0] if driver.sites else None
+        drv_where = f" at {drv.file}:{drv.line}" if drv is not None and drv.file else ""
+        driven = f" (GC work driven by {NAMES.get(driver.kind, driver.kind.value)}{drv_where})"
+        kind = driver.kind
     cause = next((c for c in d.causes if c.kind is kind), None)
     if cause is None:
         sites = []
@@ -181,7 +207,7 @@ def apply(d: Diagnosis, cpu_samples: int) -> Diagnosis:
         cause.evidence = [e if e.startswith(("supports", "argues against")) else f"supports: {e}"
                           for e in cause.evidence]
     typical_share = typical["breakdown"].get(cat, 0.0)
-    lines = [_tag("supports", sizes, sentence + (_where(site) if cat != "runnable" else "")),
+    lines = [_tag("supports", sizes, sentence + (_where(site) if cat != "runnable" else "") + driven),
              _tag("supports" if typical_share < share / 2 else "argues against",
                   f"{typical['count']} typical requests",
                   f"the middle 50 % (median {_ms(typical['wall_ms'])}) spent {_pct(typical_share)} "
@@ -208,7 +234,7 @@ def apply(d: Diagnosis, cpu_samples: int) -> Diagnosis:
     cpu_note = ""
     if growth and d.shares.get("map_growth"):
         cpu_note = f"; map growth is {_pct(d.shares['map_growth'])} of the window's CPU"
-    d.summary = f"{'Yes' if growth else 'No'}: {sentence}{where}{tail}{cpu_note}."
+    d.summary = f"{'Yes' if growth else 'No'}: {sentence}{where}{driven}{tail}{cpu_note}."
     if slow["count"] < MIN_SLOW_FOR_HIGH and d.confidence == "high":
         d.confidence = "medium"
         d.notes.append(f"only {slow['count']} slow request(s) in the trace: a longer trace would make the "
