@@ -206,6 +206,17 @@ def test_clear_causes_are_confirmed_with_tight_intervals(go: str) -> None:
         assert top.interval.low >= top.threshold and top.interval.half_width < 0.1, (scenario, top.interval)
 
 
+def test_one_slow_request_raises_no_cause_of_its_own() -> None:
+    # A healthy service on a loaded machine: its single slowest request sat in one long pause.
+    folder = Path(__file__).parent / "fixtures" / "loaded" / "go1.23" / "presized"
+    d = diagnose(load_inputs([folder]))
+    req = d.timeline["requests"]  # type: ignore[index]
+    assert req["slow"]["count"] == 1 and req["slow"]["top"]["category"] == "stw"
+    assert d.verdict is Verdict.NOT_MAP_GROWTH and not d.causes, (d.summary, d.causes)
+    assert d.summary.startswith("No: nothing stands out")
+    assert any("one request is not a pattern: GC pressure is not raised on it" in n for n in d.notes), d.notes
+
+
 # 6. GC work caused by a growth is charged to it.
 
 @pytest.mark.parametrize("go", GOS)

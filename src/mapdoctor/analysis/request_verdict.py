@@ -32,6 +32,10 @@ MIN_SLOW_SAMPLES = 8
 MIN_RAN_INSTEAD = 0.3
 #: Fewer slow requests than this make the finding "medium" confidence at best.
 MIN_SLOW_FOR_HIGH = 5
+#: A single slow request shows what happened to it, not a pattern: alone it confirms a cause the
+#: rest of the data already found, and raises none of its own (a loaded machine's one long
+#: stop-the-world pause otherwise turns a healthy service's verdict into "GC pressure").
+MIN_SLOW_TO_RAISE = 2
 
 #: Breakdown category -> the cause it is evidence of.
 CAUSE_OF: dict[str, CauseKind] = {
@@ -197,6 +201,10 @@ def apply(d: Diagnosis, cpu_samples: int) -> Diagnosis:
         driven = f" (GC work driven by {NAMES.get(driver.kind, driver.kind.value)}{drv_where})"
         kind = driver.kind
     cause = next((c for c in d.causes if c.kind is kind), None)
+    if slow["count"] < MIN_SLOW_TO_RAISE and (cause is None or cause.status != CONFIRMED):
+        d.notes.append(_tag("finding", sizes, sentence + _where(site) + driven
+                            + f" — one request is not a pattern: {NAMES.get(kind, kind.value)} is not raised on it"))
+        return d
     if cause is None:
         sites = []
         if site and site.get("file"):
@@ -227,6 +235,9 @@ def apply(d: Diagnosis, cpu_samples: int) -> Diagnosis:
         cause.sites = [Site(site["function"], site["file"], site["line"], share, GENERIC.get(kind, ""))]
     d.causes.remove(cause)
     d.causes.insert(0, cause)
+    # The slow requests decide: the cause they name is the confirmed primary, whatever its CPU
+    # share alone said (a 7 % growth share can be "probable" and be 39 % of the slow requests).
+    cause.status = CONFIRMED
     growth = kind is CauseKind.MAP_GROWTH
     d.verdict = Verdict.MAP_GROWTH if growth else Verdict.NOT_MAP_GROWTH
     where = _where(site) if cat != "runnable" else ""
