@@ -340,9 +340,9 @@ def watch(target: Target, limits: Limits, interval_s: float, duration_s: float,
                 order, cursor = _by_size(maps), 0
                 per = _per_path(maps)
             else:
-                head = order[:ALWAYS_REREAD]
-                rest = len(order) - len(head)
-                got = reread_some(target, maps, _rotation(order, len(head), cursor),
+                head = min(ALWAYS_REREAD, len(order))
+                rest = len(order) - head
+                got = reread_some(target, maps, _rotation(order, head, cursor),
                                   clock() + REREAD_SHARE * interval_s)
                 maps = list(maps)
                 gone = False
@@ -356,7 +356,7 @@ def watch(target: Target, limits: Limits, interval_s: float, duration_s: float,
                         _shift(per, st, 1)
                         maps[i] = st
                 if rest:
-                    cursor = (cursor + max(0, len(got) - len(head))) % rest
+                    cursor = (cursor + max(0, len(got) - head)) % rest
                 if gone:  # a variable set to nil: its map leaves the census
                     dropped = {i for i, st in got if st is GONE}
                     maps = [m for i, m in enumerate(maps) if i not in dropped]
