@@ -201,7 +201,19 @@ def apply(d: Diagnosis, cpu_samples: int) -> Diagnosis:
         driven = f" (GC work driven by {NAMES.get(driver.kind, driver.kind.value)}{drv_where})"
         kind = driver.kind
     cause = next((c for c in d.causes if c.kind is kind), None)
-    if slow["count"] < MIN_SLOW_TO_RAISE and (cause is None or cause.status != CONFIRMED):
+    confirmed = cause is not None and cause.status == CONFIRMED
+    if cat == "stw" and driver is None and not confirmed:
+        # A pause is long either because GC work is heavy (then the CPU data confirms GC
+        # pressure) or because stopping the world took long: the OS did not run the threads
+        # (a loaded machine) or a goroutine was slow to reach a preemption point. Fewer or
+        # cheaper GCs would not help the latter, so it is told as what it is.
+        n = slow["top"].get("pauses", 0)
+        d.notes.append(_tag("finding", sizes, sentence + f" ({n} pause{'s' if n != 1 else ''}) — GC work is "
+                            "light in the window: the pauses were long because stopping the world took long "
+                            "(a loaded machine, or a goroutine slow to reach a preemption point), not from "
+                            "GC pressure"))
+        return d
+    if slow["count"] < MIN_SLOW_TO_RAISE and not confirmed:
         d.notes.append(_tag("finding", sizes, sentence + _where(site) + driven
                             + f" — one request is not a pattern: {NAMES.get(kind, kind.value)} is not raised on it"))
         return d
