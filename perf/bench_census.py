@@ -3,10 +3,12 @@
 (a) Speed: wall time of ``mapdoctor census PID`` on a process holding about 1 GiB in maps and
     100,000 reachable maps (the command as a user runs it: DWARF, walk, report), with the
     time to dump the same process with ``gcore`` as a reference for "reading it all".
-(b) Cost to the target: its request rate (``/stats``) while ``census --watch 1s`` runs, against
-    windows of the same length just before and just after (drift on a shared machine cancels
-    out); the ratio per wall second (what users of the service see; on 2 cores this also
-    pays for mapdoctor's own CPU) and per CPU-second of the service.
+(b) Cost to the target: its request rate (``/stats``) while ``census --watch 1s`` runs, from
+    its first sample on, against windows of the same length just before and just after (drift
+    on a shared machine cancels out); the ratio per wall second (what users of the service
+    see; on 2 cores this also pays for mapdoctor's own CPU) and per CPU-second of the service.
+    The whole run (reading DWARF and the first full walk, which takes most of (a)) is printed
+    beside it.
 (c) ``--freeze``: the stop as the target saw it (the longest gap of its own 1 ms ticker,
     ``/census/stall``) and as the census measured it.
 
@@ -20,11 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pty
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -106,31 +110,74 @@ def speed(svc: LabService, runs: int) -> None:
               f"(census/gcore = {statistics.median(times) / took:.2f})")
 
 
+def _start_watch(pid: int, seconds: float) -> tuple[subprocess.Popen[bytes], list[float]]:
+    """``census --watch 1s`` with stderr on a pseudo-terminal (it prints a line per sample only
+    to a terminal); returns the process and the list the times of its stderr lines go to."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "mapdoctor", "census", str(pid), "--watch", "1s",
+                             "--for", f"{seconds:g}s", "--json", os.devnull, "--no-color"],
+                            stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    lines: list[float] = []
+
+    def pump() -> None:
+        buf = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                line, _, buf = buf.partition(b"\n")
+                if b"walking" not in line and b"DWARF" not in line and line.strip():
+                    lines.append(time.monotonic())
+        os.close(master)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return proc, lines
+
+
 def throughput(svc: LabService, runs: int, window: float) -> None:
-    wall, cpu = [], []
+    """The steady state of --watch (from its first sample on) and the whole run (DWARF and the
+    first full walk included), each against the windows just before and after."""
+    wall, cpu, whole = [], [], []
     for _ in range(runs):
         a = _counter(svc)
         time.sleep(window)
         b = _counter(svc)
-        proc = subprocess.Popen([sys.executable, "-m", "mapdoctor", "census", str(svc.pid), "--watch", "1s",
-                                 "--for", f"{window + 6:g}s", "--json", os.devnull, "--quiet"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(5)  # DWARF and the first full walk: the steady state of --watch starts after them
+        start = _counter(svc)
+        proc, lines = _start_watch(svc.pid, 600)
+        deadline = time.monotonic() + 300
+        while not lines and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        if not lines:
+            proc.kill()
+            raise SystemExit("census --watch printed no sample")
+        first = lines[0] - start.t
         c = _counter(svc)
         time.sleep(window)
         d = _counter(svc)
-        proc.wait(timeout=600)
+        proc.terminate()
+        proc.wait(timeout=60)
+        samples = sum(1 for t in lines if c.t <= t <= d.t)
         time.sleep(1)
         e = _counter(svc)
         time.sleep(window)
         f = _counter(svc)
         before, during, after = _rate(a, b), _rate(c, d), _rate(e, f)
-        wall.append(during[0] / ((before[0] + after[0]) / 2))
+        base = (before[0] + after[0]) / 2
+        wall.append(during[0] / base)
         cpu.append(during[1] / ((before[1] + after[1]) / 2))
-        print(f"  watch run: {before[0]:.0f} / {during[0]:.0f} / {after[0]:.0f} req/s before/during/after, "
-              f"load {_load()}", flush=True)
-    print(f"(b) target throughput during census --watch 1s, relative to without: per wall s {_spread(wall)}; "
-          f"per service CPU-s {_spread(cpu)}")
+        whole.append(_rate(start, d)[0] / base)
+        print(f"  watch run: {before[0]:.0f} / {during[0]:.0f} / {after[0]:.0f} req/s before/during/after; "
+              f"first sample after {first:.1f}s, {samples} samples in the {window:g}s window; "
+              f"whole run {whole[-1]:.3f}; load {_load()}", flush=True)
+    print(f"(b) target throughput during census --watch 1s (steady state, from the first sample), relative to "
+          f"without: per wall s {_spread(wall)}; per service CPU-s {_spread(cpu)}")
+    print(f"    whole run, DWARF and first full walk included: per wall s {_spread(whole)}")
 
 
 def freeze(svc: LabService, runs: int) -> None:

@@ -87,6 +87,7 @@ def test_slow_requests_breakdown_and_verdict(go: str, scenario: str) -> None:
     assert top["share"] >= 0.25
     assert typical["breakdown"][top["category"]] < top["share"] / 2
     first = d.causes[0]
+    assert first.status == "confirmed", first  # the slow requests decide: the primary cause
     # The answer speaks of the slow requests first, with their sample size; evidence is marked.
     assert d.summary.startswith(("Yes: the slowest 1 % of requests", "No: the slowest 1 % of requests"))
     site = want.site()

@@ -3,6 +3,7 @@ map implementations (Go 1.23 classic, Go 1.27 Swiss): each test names what it gu
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from mapdoctor.analysis.findings import Cause, CauseKind, Diagnosis, Verdict
 from mapdoctor.formats.detect import load_inputs
 from mapdoctor.formats.limits import read_file
 from mapdoctor.formats.pprof import decode_profile
+from mapdoctor.model.profile import Sample
 from mapdoctor.reports.json_report import to_dict
 from mapdoctor.source import lint_paths
 
@@ -159,12 +161,75 @@ def test_near_threshold_growth_is_probable_and_not_the_verdict(go: str) -> None:
 
 
 @pytest.mark.parametrize("go", GOS)
+def test_few_samples_confirm_only_a_dominant_cause(go: str, tmp_path: Path) -> None:
+    # The near-threshold capture's own samples, cut to 30 of which 5 are map growth: a 95 %
+    # interval clears the 5 % threshold (17 %, 7-34 %), but a cause is not confirmed from that few.
+    from mapdoctor.formats.pprof import encode_profile
+
+    src = scenario_dir(go, "mapgrow-minor") / "cpu.pb.gz"
+    prof = decode_profile(read_file(src), str(src))
+    growth_funcs = ("runtime.hashGrow", "runtime.growWork", "runtime.evacuate", "(*table).rehash",
+                    "(*Map).growToTable", "(*table).grow", "(*Map).growToSmall")
+
+    def counted(s: Sample, n: int) -> Sample:  # the sample's stack, n samples' worth of values
+        return dataclasses.replace(s, values=tuple(v * n // s.values[0] for v in s.values))
+
+    growth = [s for s in prof.samples if any(f.function.endswith(growth_funcs) for f in s.stack())]
+    other = [s for s in prof.samples if s not in growth]
+    assert growth and sum(s.values[0] for s in other) >= 25
+    kept, left = [counted(growth[0], 5)], 25
+    for s in other:
+        take = min(left, s.values[0])
+        kept.append(counted(s, take))
+        left -= take
+        if not left:
+            break
+    prof.samples = kept
+    cut = tmp_path / "cpu.pb.gz"
+    cut.write_bytes(encode_profile(prof))
+    d = diagnose(load_inputs([cut]))
+    assert d.cpu_samples == 30
+    growth_cause = _cause(d, CauseKind.MAP_GROWTH)
+    assert growth_cause is not None and growth_cause.interval is not None, d.summary
+    assert growth_cause.interval.low >= growth_cause.threshold
+    assert growth_cause.status == "probable", d.summary
+    assert any("below 50 a cause is confirmed only" in e for e in growth_cause.evidence)
+    assert d.verdict is Verdict.NOT_MAP_GROWTH and not _confirmed(d) and "possibly map growth" in d.summary
+
+
+@pytest.mark.parametrize("go", GOS)
 def test_clear_causes_are_confirmed_with_tight_intervals(go: str) -> None:
     for scenario in ("mapgrow-str", "slicegrow", "syncmap", "gcpressure"):
         d = _files(go, scenario)
         top = d.causes[0]
         assert top.status == "confirmed" and top.interval is not None
         assert top.interval.low >= top.threshold and top.interval.half_width < 0.1, (scenario, top.interval)
+
+
+def test_one_slow_request_raises_no_cause_of_its_own() -> None:
+    # A healthy service on a loaded machine: its single slowest request sat in two long pauses.
+    folder = Path(__file__).parent / "fixtures" / "loaded" / "go1.23" / "presized"
+    d = diagnose(load_inputs([folder]))
+    req = d.timeline["requests"]  # type: ignore[index]
+    assert req["slow"]["count"] == 1 and req["slow"]["top"]["category"] == "stw"
+    assert d.verdict is Verdict.NOT_MAP_GROWTH and not d.causes, (d.summary, d.causes)
+    assert d.summary.startswith("No: nothing stands out")
+    assert any("(2 pauses) — GC work is light in the window" in n for n in d.notes), d.notes
+
+
+def test_long_pauses_with_light_gc_are_not_gc_pressure() -> None:
+    # The same service and load: two slow requests, each caught by a long sweep-termination
+    # pause, while GC work over the window was light. The pauses were long because the OS did
+    # not run the threads; "GC pressure" (with its advice to allocate less) would be wrong.
+    folder = Path(__file__).parent / "fixtures" / "loaded" / "go1.23" / "presized-pauses"
+    d = diagnose(load_inputs([folder]))
+    slow = d.timeline["requests"]["slow"]  # type: ignore[index]
+    assert slow["count"] == 2 and slow["top"]["category"] == "stw" and slow["top"]["pauses"] == 2
+    assert slow["top"]["share"] > 0.8
+    assert d.verdict is Verdict.NOT_MAP_GROWTH and not d.causes, (d.summary, d.causes)
+    assert d.summary.startswith("No: nothing stands out")
+    assert any("(2 pauses) — GC work is light in the window" in n and "not from GC pressure" in n
+               for n in d.notes), d.notes
 
 
 # 6. GC work caused by a growth is charged to it.
@@ -176,7 +241,14 @@ def test_gc_driven_by_slice_growth_is_charged_to_it(go: str) -> None:
     assert top.kind is CauseKind.SLICE_GROWTH, d.summary
     assert _cause(d, CauseKind.GC_PRESSURE) is None
     site = f"slice_gc.go:{_line('slice_gc.go', 'refs = append(refs')}"
-    assert d.summary.startswith("No: GC pressure, driven by slice growth at") and site in d.summary
+    # The CPU shares lead on the Go 1.23 capture; on the Go 1.27 one the slowest requests do
+    # (they waited for a CPU while the GC ran): either way the growth that drives the GC is named.
+    if go.endswith("1.27"):
+        assert d.summary.startswith("No: the slowest 1 % of requests"), d.summary
+        assert f"(GC work driven by slice growth at mapdoctorlab/{site})" in d.summary
+        assert d.summary.endswith(": slice growth, not map growth.")
+    else:
+        assert d.summary.startswith("No: GC pressure, driven by slice growth at") and site in d.summary
     assert top.gc_charged > 0.1 and top.score > d.shares["slice_growth"] + top.gc_charged - 1e-9
     assert any("garbage collection its allocations drive" in e for e in top.evidence)
 

@@ -12,7 +12,7 @@ import heapq
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,20 +187,30 @@ def take_census(target: Target, limits: Limits, progress: Callable[[int, int], N
                 "max_read_bytes": limits.max_read_bytes})
 
 
-def reread(target: Target, maps: list[MapState], deadline: float | None = None) -> tuple[list[MapState], int]:
-    """The same maps, their headers (and Swiss directories and table headers) read again.
+#: How many maps a re-read does between looks at the clock (a clock read costs as much as a
+#: small map's header does not: checking every map made the check the main cost of a sample).
+_CLOCK_EVERY = 32
+
+#: A re-read found the map's package-level variable nil: the map is gone from the census.
+GONE = None
+
+
+def reread_some(target: Target, maps: Sequence[MapState], order: Iterable[int],
+                deadline: float | None = None) -> list[tuple[int, MapState | None]]:
+    """Re-read the headers of ``maps[i]`` for ``i`` in ``order`` until ``deadline``.
 
     Cheap by design (no bucket or group arrays): len, capacity and growth state are new;
-    bytes and overflow counts stay those of the last full walk. Maps not reached before
-    ``deadline`` keep their previous state. Returns (states, how many were re-read)."""
+    bytes and overflow counts stay those of the last full walk. Returns (index, new state)
+    for each map reached, in order; the state is :data:`GONE` when the package-level
+    variable holding the map is nil now. Only the maps reached cost anything, so a sample
+    of a process with 100,000 maps pays for the few thousand its budget allows."""
     layouts: dict[str, Layout | None] = {}
-    out: list[MapState] = []
+    out: list[tuple[int, MapState | None]] = []
     nothing = Budget(0)
-    done = 0
-    for m in maps:
-        if deadline is not None and time.monotonic() > deadline:
-            out.append(m)
-            continue
+    for k, i in enumerate(order):
+        if deadline is not None and k % _CLOCK_EVERY == 0 and k and time.monotonic() > deadline:
+            break
+        m = maps[i]
         if m.type not in layouts:
             off = target.types.by_name.get(m.type)
             try:
@@ -213,11 +223,12 @@ def reread(target: Target, maps: list[MapState], deadline: float | None = None) 
             raw = target.mem.read(m.root, 8)
             addr = int.from_bytes(raw, "little") if raw is not None else addr
             if not addr:
-                continue  # the variable is nil now
+                out.append((i, GONE))
+                continue
         got = None if lay is None else decode_map(target.mem, addr, lay, target.alloc, path=m.path,
                                                    type_name=m.type, want_values=False, budget=nothing)
         if got is None:
-            out.append(m)
+            out.append((i, m))  # unreadable now (torn or freed): keep the last reading
             continue
         s = got.state
         s.root = m.root
@@ -225,17 +236,29 @@ def reread(target: Target, maps: list[MapState], deadline: float | None = None) 
         if s.impl == "classic" and same_arrays:
             s.bytes, s.overflow = m.bytes, m.overflow
         s.estimated = m.estimated
-        out.append(s)
-        done += 1
-    return out, done
+        out.append((i, s))
+    return out
+
+
+def reread(target: Target, maps: list[MapState], deadline: float | None = None) -> tuple[list[MapState], int]:
+    """The same maps, their headers read again (see :func:`reread_some`); maps not reached
+    before ``deadline`` keep their previous state, maps whose variable is nil now are
+    dropped. Returns (states, how many were re-read)."""
+    got = dict(reread_some(target, maps, range(len(maps)), deadline))
+    out = [s for i, m in enumerate(maps) if (s := got.get(i, m)) is not None]
+    return out, sum(1 for i, s in got.items() if s is not None and s is not maps[i])
 
 
 def sample_of(maps: list[MapState], t: float, partial: bool = False) -> Sample:
+    return Sample(t=t, per_path=_per_path(maps), partial=partial)
+
+
+def _per_path(maps: Iterable[MapState]) -> dict[str, tuple[int, int, int]]:
     per: dict[str, tuple[int, int, int]] = {}
     for m in maps:
         n, c, g = per.get(m.path, (0, 0, 0))
         per[m.path] = (n + m.len, c + m.capacity, g + m.growing)
-    return Sample(t=t, per_path=per, partial=partial)
+    return per
 
 
 def growth_events(prev: Sample, cur: Sample) -> list[GrowthEvent]:
@@ -258,6 +281,18 @@ ALWAYS_REREAD = 1000
 
 def _by_size(maps: list[MapState]) -> list[int]:
     return sorted(range(len(maps)), key=lambda i: -maps[i].bytes)
+
+
+def _rotation(order: list[int], head: int, cursor: int) -> Iterator[int]:
+    """The ``head`` largest maps, then the others from ``cursor`` on, wrapping round once."""
+    yield from order[:head]
+    yield from order[head + cursor:]
+    yield from order[head:head + cursor]
+
+
+def _shift(per: dict[str, tuple[int, int, int]], m: MapState, sign: int) -> None:
+    n, c, g = per.get(m.path, (0, 0, 0))
+    per[m.path] = (n + sign * m.len, c + sign * m.capacity, g + sign * m.growing)
 
 
 def watch(target: Target, limits: Limits, interval_s: float, duration_s: float,
@@ -284,6 +319,9 @@ def watch(target: Target, limits: Limits, interval_s: float, duration_s: float,
         on_sample(census, census.samples[-1])
     order = _by_size(census.maps)
     cursor = 0
+    # Per-path sums kept up to date by the maps each sample re-reads, so that a sample costs
+    # what it re-reads, not a pass over every map known.
+    per = dict(census.samples[-1].per_path)
     n = 1
     while True:
         next_at = start + n * interval_s
@@ -294,21 +332,36 @@ def watch(target: Target, limits: Limits, interval_s: float, duration_s: float,
             time.sleep(delay)
         t = clock() - start
         maps = census.maps
+        partial = False
         try:
             if n % rediscover_every == 0:
                 fresh = take_census(target, limits)
                 maps, partial = fresh.maps, fresh.partial
                 order, cursor = _by_size(maps), 0
+                per = _per_path(maps)
             else:
-                head, rest = order[:ALWAYS_REREAD], order[ALWAYS_REREAD:]
-                seq = head + rest[cursor:] + rest[:cursor]
-                states, done = reread(target, [maps[i] for i in seq], clock() + REREAD_SHARE * interval_s)
+                head = min(ALWAYS_REREAD, len(order))
+                rest = len(order) - head
+                got = reread_some(target, maps, _rotation(order, head, cursor),
+                                  clock() + REREAD_SHARE * interval_s)
                 maps = list(maps)
-                for i, st in zip(seq, states, strict=True):
-                    maps[i] = st
+                gone = False
+                for i, st in got:
+                    old = maps[i]
+                    if st is GONE:
+                        gone = True
+                        continue
+                    if st is not old:
+                        _shift(per, old, -1)
+                        _shift(per, st, 1)
+                        maps[i] = st
                 if rest:
-                    cursor = (cursor + max(0, done - len(head))) % len(rest)
-                partial = False
+                    cursor = (cursor + max(0, len(got) - head)) % rest
+                if gone:  # a variable set to nil: its map leaves the census
+                    dropped = {i for i, st in got if st is GONE}
+                    maps = [m for i, m in enumerate(maps) if i not in dropped]
+                    order, cursor = _by_size(maps), 0
+                    per = _per_path(maps)
         except ProcessGone:
             maps, partial = [], True
         if (isinstance(target.mem, ProcessMemory) and not target.mem.alive()) or (partial and not maps):
@@ -317,7 +370,7 @@ def watch(target: Target, limits: Limits, interval_s: float, duration_s: float,
             break
         census.maps = maps
         census.partial = census.partial or partial
-        sample = sample_of(census.maps, t)
+        sample = Sample(t=t, per_path=dict(per))
         census.events.extend(growth_events(census.samples[-1], sample))
         census.samples.append(sample)
         if on_sample is not None:

@@ -91,7 +91,9 @@ class _Samples:
         return range(bisect.bisect_left(self.times, start), bisect.bisect_right(self.times, end))
 
 
-def _stw_overlap(pauses: Sequence[Pause], starts: Sequence[int], a: int, b: int) -> tuple[int, Counter[str]]:
+def _stw_overlap(pauses: Sequence[Pause], starts: Sequence[int], a: int, b: int,
+                 hit: set[int]) -> tuple[int, Counter[str]]:
+    """Nanoseconds of [a, b) under pauses, by reason; the pauses' indexes are added to ``hit``."""
     total = 0
     reasons: Counter[str] = Counter()
     k = max(0, bisect.bisect_left(starts, a) - 1)
@@ -101,6 +103,7 @@ def _stw_overlap(pauses: Sequence[Pause], starts: Sequence[int], a: int, b: int)
         if o > 0:
             total += o
             reasons[p.reason] += o
+            hit.add(k)
         k += 1
     return total, reasons
 
@@ -116,6 +119,8 @@ class _Group:
         self.samples: Counter[str] = Counter()
         self.sites: defaultdict[str, Counter[Frame | None]] = defaultdict(Counter)
         self.stw_reasons: Counter[str] = Counter()
+        # Which pauses the spans overlapped: requests caught by the same pause are one event.
+        self.stw_pauses: set[int] = set()
         self.queued = 0
         self.off_cpu = 0.0
 
@@ -128,7 +133,7 @@ def _account(group: _Group, spans: Iterable[Span], samples: _Samples, pauses: Se
         group.queued += sp.queued
         wall = sp.wall
         group.wall += wall
-        stw, reasons = _stw_overlap(pauses, starts, sp.start, sp.end)
+        stw, reasons = _stw_overlap(pauses, starts, sp.start, sp.end, group.stw_pauses)
         own = samples.on(sp.goroutine, sp.start, sp.end)
         for s in own:
             c = samples.classify(s)
@@ -223,6 +228,8 @@ def _summary(group: _Group, tr: ExecutionTrace, ran_instead: dict[str, Any] | No
         site = ran_instead["site"]
     elif top_cat == "stw" and group.stw_reasons:
         extra["reason"] = group.stw_reasons.most_common(1)[0][0]
+    if top_cat == "stw":
+        extra["pauses"] = len(group.stw_pauses)
     sites = {c: _site(f.most_common(1)[0][0]) for c, f in group.sites.items() if f}
     return {
         "count": group.count,

@@ -14,7 +14,7 @@ from typing import Any
 from mapdoctor.analysis.advice import GENERIC
 from mapdoctor.analysis.findings import Cause, CauseKind, Diagnosis, Site, Verdict
 from mapdoctor.analysis.latency import RUNNING
-from mapdoctor.analysis.stats import wilson
+from mapdoctor.analysis.stats import CONFIRMED, wilson
 
 #: p99 at least this many times p50: the slowest requests are outliers worth explaining.
 SPIKE_RATIO = 3.0
@@ -32,6 +32,10 @@ MIN_SLOW_SAMPLES = 8
 MIN_RAN_INSTEAD = 0.3
 #: Fewer slow requests than this make the finding "medium" confidence at best.
 MIN_SLOW_FOR_HIGH = 5
+#: A single slow request shows what happened to it, not a pattern: alone it confirms a cause the
+#: rest of the data already found, and raises none of its own (a loaded machine's one long
+#: stop-the-world pause otherwise turns a healthy service's verdict into "GC pressure").
+MIN_SLOW_TO_RAISE = 2
 
 #: Breakdown category -> the cause it is evidence of.
 CAUSE_OF: dict[str, CauseKind] = {
@@ -143,6 +147,25 @@ def _finding(req: dict[str, Any]) -> tuple[CauseKind | None, str, dict[str, Any]
     return CAUSE_OF.get(cat), cat, top.get("site"), PHRASE.get(cat, cat)
 
 
+def _gc_driver(d: Diagnosis) -> Cause | None:
+    """The cause whose allocations drive the GC work, when it owns more of it than is left over.
+
+    The CPU verdict charges GC work to the causes whose allocations drive it (see
+    ``verdict._gc_pressure``); slow requests that lost their time to that GC (assists, waiting
+    for a CPU while it ran, its stop-the-world pauses) are slowed by the same driver. Without
+    this the primary cause would flip between the driver and "GC pressure" from one capture to
+    the next, depending on whether the request spans or the CPU shares decided.
+    """
+    drivers = [c for c in d.causes if c.gc_charged > 0 and c.status == CONFIRMED]
+    if not drivers:
+        return None
+    top = max(drivers, key=lambda c: c.gc_charged)
+    rest = next((c for c in d.causes if c.kind is CauseKind.GC_PRESSURE and c.status == CONFIRMED), None)
+    if rest is not None and rest.score > top.gc_charged:
+        return None  # most of the GC work is nobody's in particular: GC pressure it is
+    return top
+
+
 def _tag(stance: str, size: str, text: str) -> str:
     return f"{stance} ({size}): {text}"
 
@@ -170,7 +193,30 @@ def apply(d: Diagnosis, cpu_samples: int) -> Diagnosis:
     if kind is None:
         d.notes.append(_tag("finding", sizes, sentence + _where(site) + " — no single cause sets them apart"))
         return d
+    driver = _gc_driver(d) if kind is CauseKind.GC_PRESSURE else None
+    driven = ""
+    if driver is not None:
+        drv = driver.sites[0] if driver.sites else None
+        drv_where = f" at {drv.file}:{drv.line}" if drv is not None and drv.file else ""
+        driven = f" (GC work driven by {NAMES.get(driver.kind, driver.kind.value)}{drv_where})"
+        kind = driver.kind
     cause = next((c for c in d.causes if c.kind is kind), None)
+    confirmed = cause is not None and cause.status == CONFIRMED
+    if cat == "stw" and driver is None and not confirmed:
+        # A pause is long either because GC work is heavy (then the CPU data confirms GC
+        # pressure) or because stopping the world took long: the OS did not run the threads
+        # (a loaded machine) or a goroutine was slow to reach a preemption point. Fewer or
+        # cheaper GCs would not help the latter, so it is told as what it is.
+        n = slow["top"].get("pauses", 0)
+        d.notes.append(_tag("finding", sizes, sentence + f" ({n} pause{'s' if n != 1 else ''}) — GC work is "
+                            "light in the window: the pauses were long because stopping the world took long "
+                            "(a loaded machine, or a goroutine slow to reach a preemption point), not from "
+                            "GC pressure"))
+        return d
+    if slow["count"] < MIN_SLOW_TO_RAISE and not confirmed:
+        d.notes.append(_tag("finding", sizes, sentence + _where(site) + driven
+                            + f" — one request is not a pattern: {NAMES.get(kind, kind.value)} is not raised on it"))
+        return d
     if cause is None:
         sites = []
         if site and site.get("file"):
@@ -181,7 +227,7 @@ def apply(d: Diagnosis, cpu_samples: int) -> Diagnosis:
         cause.evidence = [e if e.startswith(("supports", "argues against")) else f"supports: {e}"
                           for e in cause.evidence]
     typical_share = typical["breakdown"].get(cat, 0.0)
-    lines = [_tag("supports", sizes, sentence + (_where(site) if cat != "runnable" else "")),
+    lines = [_tag("supports", sizes, sentence + (_where(site) if cat != "runnable" else "") + driven),
              _tag("supports" if typical_share < share / 2 else "argues against",
                   f"{typical['count']} typical requests",
                   f"the middle 50 % (median {_ms(typical['wall_ms'])}) spent {_pct(typical_share)} "
@@ -201,6 +247,9 @@ def apply(d: Diagnosis, cpu_samples: int) -> Diagnosis:
         cause.sites = [Site(site["function"], site["file"], site["line"], share, GENERIC.get(kind, ""))]
     d.causes.remove(cause)
     d.causes.insert(0, cause)
+    # The slow requests decide: the cause they name is the confirmed primary, whatever its CPU
+    # share alone said (a 7 % growth share can be "probable" and be 39 % of the slow requests).
+    cause.status = CONFIRMED
     growth = kind is CauseKind.MAP_GROWTH
     d.verdict = Verdict.MAP_GROWTH if growth else Verdict.NOT_MAP_GROWTH
     where = _where(site) if cat != "runnable" else ""
@@ -208,7 +257,7 @@ def apply(d: Diagnosis, cpu_samples: int) -> Diagnosis:
     cpu_note = ""
     if growth and d.shares.get("map_growth"):
         cpu_note = f"; map growth is {_pct(d.shares['map_growth'])} of the window's CPU"
-    d.summary = f"{'Yes' if growth else 'No'}: {sentence}{where}{tail}{cpu_note}."
+    d.summary = f"{'Yes' if growth else 'No'}: {sentence}{where}{driven}{tail}{cpu_note}."
     if slow["count"] < MIN_SLOW_FOR_HIGH and d.confidence == "high":
         d.confidence = "medium"
         d.notes.append(f"only {slow['count']} slow request(s) in the trace: a longer trace would make the "

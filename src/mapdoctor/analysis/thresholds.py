@@ -13,6 +13,11 @@ from __future__ import annotations
 #: Fewer samples than this (0.5 s of CPU at 100 Hz; lock contention events; goroutines)
 #: cannot support a confident verdict.
 MIN_CPU_SAMPLES = 50
+#: With fewer CPU samples than that, a CPU share confirms a cause only when its 95 % lower
+#: bound shows it holds at least this much of the CPU. A short capture of a mostly idle
+#: service (30 samples) otherwise confirms a 4-sample cause on one run and not the next,
+#: as the share of a few-percent cost wanders with the service from window to window.
+FEW_SAMPLES_CONFIRM = 0.5
 MIN_LOCK_EVENTS = 50
 #: Average busy cores below which the service is called idle during the window.
 IDLE_CORES = 0.05

@@ -107,17 +107,23 @@ def _cpu_causes(ev: Evidence, cpu: CostBreakdown, notes: list[str]) -> list[Caus
             advice: str | None = None) -> Cause | None:
         """A cause when the share of ``costs`` reaches ``threshold``; ``what`` follows the share."""
         base = cpu.interval(costs)
-        status = base.status(threshold)
+        # Judged with the mark assists its own allocations pay inside its frames: they are part
+        # of what it costs (on Go 1.23, growslice's own share is often a third of its assists).
+        assists = assists_for(costs)
+        score = base.plus(assists)
+        status = score.status(threshold)
         if status is None:
             return None
         sites_src = cpu.sites_of(costs)
         amount = sum(cpu.by_cost[c] for c in costs)
         evidence = [f"{of_cpu(base, amount)} {what}", *more, *assist_line(costs)]
-        if status == PROBABLE:
+        few = _few_samples(status, score, cpu.samples)
+        if few:
+            status = PROBABLE
+            evidence.append(few)
+        elif status == PROBABLE:
             evidence.append(f"probably: the share is at least {_pct(threshold)} by its estimate, but its 95% "
-                            f"interval reaches down to {_pct(base.low)}; a longer profile would tell")
-        assists = assists_for(costs)
-        score = base.plus(assists)
+                            f"interval reaches down to {_pct(score.low)}; a longer profile would tell")
         cause = Cause(kind, score.value, evidence, _sites(most_common(sites_src, 5), amount, kind, advice),
                       interval=score, status=status, threshold=threshold, assists=assists)
         found.append(_Found(cause, costs, set(sites_src)))
@@ -194,6 +200,15 @@ def _alloc_fractions(ev: Evidence, cpu: CostBreakdown, found: list[_Found]) -> t
     return out, "of the GC mark assists, which allocating goroutines pay in proportion to what they allocate"
 
 
+def _few_samples(status: str | None, share: Share, samples: float) -> str:
+    """Why a share that clears its threshold is still only probable, for a profile this short;
+    "" when it may be confirmed (see ``thresholds.FEW_SAMPLES_CONFIRM``)."""
+    if status != CONFIRMED or samples >= T.MIN_CPU_SAMPLES or share.low >= T.FEW_SAMPLES_CONFIRM:
+        return ""
+    return (f"probably: only {samples:.0f} CPU samples in the profile, and below {T.MIN_CPU_SAMPLES} a cause "
+            f"is confirmed only when it holds most of the CPU; a longer profile would tell")
+
+
 def _gc_pressure(ev: Evidence, cpu: CostBreakdown, found: list[_Found],
                  assists_for: Callable[[Iterable[Cost]], float]) -> Cause | None:
     owned = sum(assists_for(f.costs) for f in found)
@@ -224,6 +239,9 @@ def _gc_pressure(ev: Evidence, cpu: CostBreakdown, found: list[_Found],
     charged_frac = sum(fractions.get(i, 0.0) for i, f in enumerate(found) if f.cause.status == CONFIRMED)
     rest_assists = Share.of_fraction(assists * (1 - charged_frac), cpu.samples)
     status = rest.status(T.GC_MIN) or rest_assists.status(T.GC_ASSIST_MIN)
+    few = _few_samples(status, rest if rest.status(T.GC_MIN) else rest_assists, cpu.samples)
+    if few:
+        status = PROBABLE
     if status is None:
         if drivers and total.status(T.GC_MIN) is not None:
             # What the user sees is GC pressure; what causes it is the growth above.
@@ -236,7 +254,9 @@ def _gc_pressure(ev: Evidence, cpu: CostBreakdown, found: list[_Found],
     evidence = [f"{rest.text()} of sampled CPU is allocation and garbage collection not explained by a cause "
                 f"above ({_pct(background)} background marking/sweeping, {_pct(assists)} mark assists, "
                 f"{_pct(malloc)} allocating, less {_pct(charged_total)} charged to the causes that drive it)"]
-    if status == PROBABLE:
+    if few:
+        evidence.append(few)
+    elif status == PROBABLE:
         evidence.append(f"probably: at least {_pct(T.GC_MIN)} by its estimate, but its 95% interval reaches down "
                         f"to {_pct(rest.low)}; a longer profile would tell")
     sites_src = dict(cpu.by_site[Cost.MALLOC])
