@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                 results.append({"go": version, "scenario": sc, "run": run, "first": first, "second": second,
                                 "agree": same})
                 if not same:
-                    print(f"  go{version} {sc} run {run}: {first[:2]} vs {second[:2]}", flush=True)
+                    print(f"  go{version} {sc} run {run}: {first[:2]} vs {second[:2]}\n    1: {first[2]}\n"
+                          f"    2: {second[2]}", flush=True)
             worst = min(worst, agree)
             line = f"| {version} | {sc} | {agree} / {args.runs} | {expected_hits} / {2 * args.runs} |"
             lines.append(line)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,8 +54,12 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("html-pages")
     out: dict[str, Path] = {}
+    # Input paths are printed in the page: copies under a long folder name make the layout
+    # independent of where the repository happens to be checked out.
+    deep = root / "inputs_from_a_checkout_folder_with_a_long_name"
     for name, scenario in SCENARIOS.items():
-        d = diagnose(load_inputs([scenario_dir("go1.27", scenario)]), source_dir=LAB_GO)
+        copy = shutil.copytree(scenario_dir("go1.27", scenario), deep / scenario)
+        d = diagnose(load_inputs([copy]), source_dir=LAB_GO)
         write_html(d, str(root / f"{name}.html"))
         out[name] = root / f"{name}.html"
     cpu_only = diagnose(load_inputs([scenario_dir("go1.27", "syncmap") / "cpu.pb.gz"]))

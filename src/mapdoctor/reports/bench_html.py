@@ -14,7 +14,8 @@ from mapdoctor.analysis.benchstats import ALPHA
 from mapdoctor.safetext import for_terminal
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; form-action 'none'"
-_CSS = ("body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222;padding:0 1em}"
+_CSS = ("body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222;padding:0 1em;"
+        "overflow-wrap:break-word}"
         "table{border-collapse:collapse}td,th{padding:.2em .7em;text-align:left}th{border-bottom:1px solid #ccc}"
         "td.num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#666}.sig{color:#2e7d32}")
 

@@ -20,7 +20,7 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri '
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1100px;color:#222;
-padding:0 1em}h1{font-size:1.3em;margin:.2em 0}h2{font-size:1.1em;margin:1.2em 0 .4em}
+padding:0 1em;overflow-wrap:break-word}h1{font-size:1.3em;margin:.2em 0}h2{font-size:1.1em;margin:1.2em 0 .4em}
 .muted{color:#666;font-size:.92em}table{border-collapse:collapse;margin:.4em 0 1em}
 td,th{padding:.2em .6em;text-align:left}th{border-bottom:1px solid #ccc}
 td.num{text-align:right;font-variant-numeric:tabular-nums}code{background:#f3f3f3;padding:0 .25em;border-radius:3px}
