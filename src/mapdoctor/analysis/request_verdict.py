@@ -189,7 +189,8 @@ def apply(d: Diagnosis, cpu_samples: int) -> Diagnosis:
         return d
     kind, cat, site, phrase = _finding(req)
     share = slow["breakdown"].get(cat, 0.0)
-    sentence = f"{who(req)} {headline(req)} spent {_pct(share)} of their time {phrase or PHRASE.get(cat, cat)}"
+    their = "its" if slow["count"] == 1 else "their"
+    sentence = f"{who(req)} {headline(req)} spent {_pct(share)} of {their} time {phrase or PHRASE.get(cat, cat)}"
     if kind is None:
         d.notes.append(_tag("finding", sizes, sentence + _where(site) + " — no single cause sets them apart"))
         return d
