@@ -167,19 +167,8 @@ def read_file(path: Path, limit: int | None = None) -> bytes:
     name = str(path)
     cap = current_budget().input_limit if limit is None else limit
     hint = _share_hint() if limit is None else ""
-    st = check_regular(path)
-    if st.st_size > cap:
-        raise InputError(name, "file", f"{describe_bytes(st.st_size)} is larger than the {describe_bytes(cap)} "
-                         f"limit{hint}")
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd, _ = _open_regular(path, cap, hint)
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise InputError(name, "file", os_reason(exc)) from None
-    try:
-        now = os.fstat(fd)
-        if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
-            raise InputError(name, "file", "replaced while being opened; only regular files are read")
         parts: list[bytes] = []
         total = 0
         # /proc files and files that grow report a size that is not what a read returns,
@@ -199,6 +188,30 @@ def read_file(path: Path, limit: int | None = None) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
+def _open_regular(path: Path, cap: int, hint: str) -> tuple[int, os.stat_result]:
+    """An fd of the regular file ``path`` and its fstat, checked against ``cap`` before it is
+    opened and against being swapped for something else (a FIFO, a device) while it is."""
+    name = str(path)
+    st = check_regular(path)
+    if st.st_size > cap:
+        raise InputError(name, "file", f"{describe_bytes(st.st_size)} is larger than the {describe_bytes(cap)} "
+                         f"limit{hint}")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise InputError(name, "file", os_reason(exc)) from None
+    try:
+        now = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        raise InputError(name, "file", os_reason(exc)) from None
+    if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+        os.close(fd)
+        raise InputError(name, "file", "replaced while being opened; only regular files are read")
+    return fd, now
+
+
 def map_file(path: Path, head: bytes) -> mmap.mmap | None:
     """A read-only map of the regular file ``path`` when it starts with ``head``, else None.
 
@@ -208,23 +221,11 @@ def map_file(path: Path, head: bytes) -> mmap.mmap | None:
     The same checks and size limit as :func:`read_file` apply; None for an empty file, one that
     does not start with ``head``, or one that cannot be mapped (the caller then reads it).
     """
-    name = str(path)
     cap = current_budget().input_limit
-    st = check_regular(path)
-    if st.st_size > cap:
-        raise InputError(name, "file", f"{describe_bytes(st.st_size)} is larger than the {describe_bytes(cap)} "
-                         f"limit{_share_hint()}")
-    if st.st_size < len(head) or not head:
-        return None
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd, now = _open_regular(path, cap, _share_hint())
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise InputError(name, "file", os_reason(exc)) from None
-    try:
-        now = os.fstat(fd)
-        if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
-            raise InputError(name, "file", "replaced while being opened; only regular files are read")
+        if now.st_size < len(head) or not head:
+            return None
         if os.pread(fd, len(head), 0) != head or now.st_size > cap:
             return None
         return mmap.mmap(fd, now.st_size, access=mmap.ACCESS_READ)
