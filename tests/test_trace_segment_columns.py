@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mapdoctor.formats.trace.accounting import ACC_RUN, SEG_WAITING, Accounting, new_state
+from mapdoctor.formats.trace.accounting import A_SEG, ACC_RUN, SEG_WAITING, Accounting, new_state
 from mapdoctor.model.trace import CLOSE_CHAN, SparseColumn
 
 
@@ -10,7 +10,7 @@ def _close(acct: Accounting, run_ns: int) -> None:
     st = new_state(0, 1, -1, 0, ACC_RUN, 100, 0)
     st[ACC_RUN] = run_ns
     acct.close(7, st, 100 + run_ns, CLOSE_CHAN)
-    assert st[4 + 3] == SEG_WAITING
+    assert st[A_SEG] == SEG_WAITING
 
 
 def test_short_durations_stay_in_32_bit_columns() -> None:

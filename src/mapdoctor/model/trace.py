@@ -248,6 +248,10 @@ class SparseColumn(Sequence[int]):
         self.values = _append(self.values, lambda code: array(code, compress(part, part)))
         self._n = n + len(part)
 
+    def pad(self, n: int) -> None:
+        """Append ``n`` zeros."""
+        self._n += n
+
     def __len__(self) -> int:
         return self._n
 

@@ -12,14 +12,13 @@ by every sample that refers to it, and labels are decoded once per distinct enco
 
 from __future__ import annotations
 
-import gc
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from itertools import accumulate, pairwise, repeat
 from operator import attrgetter, itemgetter
 
 from mapdoctor.errors import InputError
+from mapdoctor.formats.gcpause import gc_paused
 from mapdoctor.formats.pprof.wire import (
     WHAT,
     RawProfileMeta,
@@ -68,25 +67,12 @@ class Strings:
         )
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # Building hundreds of thousands of tuples and dataclasses would otherwise trigger
-    # repeated cyclic-GC passes over objects that cannot form cycles.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def resolve_profile(wire: WireProfile, path: str) -> Profile:
     """The model profile of ``wire``; InputError on a string index or ID that does not resolve."""
     raw = wire.message
     strings = Strings(raw.string_table, path)
     get = strings.get
-    with _gc_paused():
+    with gc_paused():
         functions = [
             Function(
                 f.id,

@@ -21,6 +21,7 @@ import mmap
 from typing import cast
 
 from mapdoctor.errors import InputError
+from mapdoctor.formats.gcpause import gc_paused
 from mapdoctor.formats.trace.batches import TraceFormatError, looks_like_header
 from mapdoctor.formats.trace.build import TraceBuilder
 from mapdoctor.formats.trace.reader import ReadOutcome, read_trace
@@ -48,9 +49,10 @@ def parse_trace(data: bytes | mmap.mmap, path: str, *, keep_transitions: bool = 
     """
     builder = TraceBuilder(keep_transitions=keep_transitions)
     try:
-        outcome: ReadOutcome = read_trace(cast(bytes, data), builder, emit_all=keep_transitions)
+        with gc_paused():
+            outcome: ReadOutcome = read_trace(cast(bytes, data), builder, emit_all=keep_transitions)
+            return builder.result(outcome)
     except TraceFormatError as err:
         raise InputError(path, "trace", str(err)) from None
     except RecursionError:
         raise InputError(path, "trace", "trace structure too deeply nested") from None
-    return builder.result(outcome)

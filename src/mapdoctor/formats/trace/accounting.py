@@ -46,10 +46,10 @@ if TYPE_CHECKING:
 # runnable since).
 A_T = 4  # time of the last accounted change
 A_SLOT = 5  # index of the accumulator the goroutine's time goes to now
-A_KEY = 6  # the current wait: reason string ID << 32 | stack ID, or -(site index + 1)
-A_SEG = 7  # start of the open segment; SEG_UNKNOWN: began before the trace; SEG_WAITING: none open
-A_OPEN = 8  # how the open segment began (the boundary it followed; 0 = creation or unknown)
-A_FN = 9  # index of the goroutine's start function in ``functions`` (0 = unknown)
+A_KEY = 6  # the current wait: reason string ID << key bits | stack ID, or -(site index + 1)
+A_FN = 7  # index of the goroutine's start function in ``functions`` (0 = unknown)
+A_SEG = 8  # start of the open segment; SEG_UNKNOWN: began before the trace; SEG_WAITING: none open
+A_OPEN = 9  # how the open segment began (the boundary it followed; 0 = creation or unknown)
 ACC_RUN, ACC_RUNNABLE, ACC_SYSCALL, ACC_NET, ACC_LOCK, ACC_CHAN, ACC_GC, ACC_OTHER = range(10, 18)
 NACC = 8
 A_QUEUED = 18  # when woken from a boundary: the wake-up time, then how long it waited to run
@@ -62,7 +62,10 @@ SEG_UNKNOWN = -1
 SEG_WAITING = -2  # no segment open: waiting at a boundary
 SEG_QUEUED = -3  # woken from a boundary, not yet running: the segment opens when it runs
 OPEN_CREATE = 4
-_ZEROS = [0] * NACC
+#: What a segment's close leaves in slots A_SEG onwards, per boundary kind (one slice
+#: assignment): no segment open, opened by this boundary when it reopens, accumulators
+#: zero, no syscall seen.
+_RESET = [[SEG_WAITING, kind, *[0] * NACC, 0, -1, 0, -1, 0] for kind in range(16)]
 _WAIT_SLOT = {WAIT_NET: ACC_NET, WAIT_LOCK: ACC_LOCK, WAIT_CHAN: ACC_CHAN, WAIT_GC: ACC_GC,
               WAIT_OTHER: ACC_OTHER}
 _SLOT_WAIT = {v: k for k, v in _WAIT_SLOT.items()}
@@ -87,7 +90,7 @@ _CHAN_REASONS = frozenset({"chan receive", "chan send", "select", "sync.(*Cond).
 
 def new_state(status: int, gen: int, runnable_since: int, t: int, slot: int, seg: int, fn: int) -> list[int]:
     """A goroutine's state list: the ordering's four slots, then the accounting slots."""
-    return [status, gen, 0, runnable_since, t, slot, 0, seg, 0, fn, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0, -1, 0]
+    return [status, gen, 0, runnable_since, t, slot, 0, fn, seg, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0, -1, 0]
 
 
 def wait_kind(reason: str, functions: list[str]) -> tuple[int, int]:
@@ -144,11 +147,16 @@ class Accounting:
         self._fns_of: dict[tuple[bool, tuple[int, ...]], int] = {}
         self._gen: Generation | None = None
         self.chan_boundaries = True
+        #: A block key is the reason's string ID << kbits | the stack ID, kbits wide enough
+        #: for this generation's stack IDs: small keys are small Python ints, which hash and
+        #: shift faster than ones past 2**30.
+        self.kbits = 1
 
     # -- per generation ------------------------------------------------------------------
 
     def begin_generation(self, gen: Generation) -> None:
         self._gen = gen
+        self.kbits = max(max(gen.stacks, default=0).bit_length(), 1)
         self.bcls.clear()
         self._fn_of_stack.clear()
         self._stack_cache.clear()
@@ -161,11 +169,15 @@ class Accounting:
             flat = array("q", rows)  # one conversion; strided array slices are copied in C
             for c, col in enumerate(self._cols):
                 part = flat[c::width]
-                if isinstance(col, array) and col.typecode == "I":
-                    if min(part) < 0 or max(part) > _U32_MAX:
+                if isinstance(col, SparseColumn):
+                    if part.tobytes().count(0) == len(part) * part.itemsize:
+                        col.pad(len(part))  # all zero (most wait kinds, most of the time)
+                        continue
+                elif col.typecode == "I":
+                    try:
+                        part = array("I", part)  # (negative or too large: OverflowError)
+                    except OverflowError:
                         col = self._widen(c)
-                    else:
-                        part = array("I", part)
                 col.extend(part)
             rows.clear()
         return self.out
@@ -212,13 +224,13 @@ class Accounting:
         """The block reason and stack PCs a generation's block key stands for."""
         gen = self._gen
         assert gen is not None
-        return gen.strings.get(key >> 32, ""), gen.stacks.get(key & 0xFFFFFFFF, ())
+        return gen.strings.get(key >> self.kbits, ""), gen.stacks.get(key & ((1 << self.kbits) - 1), ())
 
     def _kind(self, key: int) -> tuple[int, int]:
         what = self._what(key)
         got = self._kinds.get(what)
         if got is None:
-            stack = self._stack(key & 0xFFFFFFFF)
+            stack = self._stack(key & ((1 << self.kbits) - 1))
             got = self._kinds[what] = wait_kind(what[0], [f.function for f in stack])
         return got
 
@@ -226,7 +238,7 @@ class Accounting:
         what = self._what(key)
         idx = self._sites_of.get(what)
         if idx is None:
-            stack = self._stack(key & 0xFFFFFFFF)
+            stack = self._stack(key & ((1 << self.kbits) - 1))
             k = (self._kind(key)[0], stack)
             idx = self._site_index.get(k)
             if idx is None:
@@ -282,29 +294,22 @@ class Accounting:
                 self.out.truncated = True
                 self.chan_boundaries = False
                 self.bcls.clear()
-            elif not (kind == CLOSE_CHAN and not self.chan_boundaries):
-                acc: list[int] = st
-                base = ACC_RUN
+            elif kind != CLOSE_CHAN or self.chan_boundaries:
+                rows = self._rows
+                opened = st[A_OPEN]
+                rows += (start, g << 24 | st[A_FN] << 8 | opened << 4 | kind, st[A_QUEUED] if opened else 0)
                 # The accumulators at the end: now, or (ending at st[A_PREV] or st[A_SYS])
                 # those of the response write. No end is stored: the times add up to it.
                 if kind == CLOSE_NET_IDLE and st[A_PREV] > start and st[A_PSNAP]:
-                    acc = st[A_PSNAP]  # type: ignore[assignment]
-                    base = 0
+                    rows += st[A_PSNAP]  # type: ignore[arg-type]
                 elif kind == CLOSE_RESPONSE and st[A_SYS] > start and st[A_SNAP]:
-                    acc = st[A_SNAP]  # type: ignore[assignment]  # the response write just before
-                    base = 0
-                rows = self._rows
-                rows += (start, g << 24 | st[A_FN] << 8 | st[A_OPEN] << 4 | kind,
-                         st[A_QUEUED] if st[A_OPEN] else 0)
-                rows += acc[base:base + NACC]
+                    rows += st[A_SNAP]  # type: ignore[arg-type]  # the response write just before
+                else:
+                    rows += st[ACC_RUN:ACC_RUN + NACC]
                 self._nrows += 1
                 if len(rows) >= _FLUSH_AT:
                     self.flush()
-        st[ACC_RUN:ACC_RUN + NACC] = _ZEROS
-        st[A_SEG] = SEG_WAITING
-        st[A_OPEN] = kind
-        st[A_SYS] = st[A_PREV] = -1
-        st[A_SNAP] = st[A_PSNAP] = 0
+        st[A_SEG:] = _RESET[kind]
 
     @staticmethod
     def opened(st: list[int], t: int) -> None:

@@ -414,7 +414,7 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
         if vals[i + 2] not in strings or vals[i + 3] not in stacks:
             check_ids(EV_GO_BLOCK, vals, i)
         st[0] = G_WAITING  # type: ignore[index]
-        block(g, st, t, vals[i + 2] << 32 | vals[i + 3])  # type: ignore[arg-type]
+        block(g, st, t, vals[i + 2] << acct.kbits | vals[i + 3])  # type: ignore[arg-type]
         if emit_all:
             push((EV_GO_BLOCK, t, g, ms[1], m, vals, i))
         else:

@@ -214,6 +214,7 @@ class Ordering:
         pending_waits = self.wait_ns
         acct = self.acct
         bcls, waits = acct.bcls, acct.waits
+        kbits = acct.kbits
         n_start = n_block = n_unblock = 0
         next_sample = samples[0][0] if samples else never
         try:
@@ -268,8 +269,10 @@ class Ordering:
                             st[ACC_RUNNABLE] += ft - st[A_T]
                         st[A_T] = ft
                         st[A_SLOT] = ACC_RUN
-                        if st[A_SEG] == SEG_QUEUED:
-                            acct.opened(st, ft)
+                        if st[A_SEG] == SEG_QUEUED:  # acct.opened, inlined
+                            st[A_SEG] = ft
+                            st[A_QUEUED] = ft - st[A_QUEUED]
+                            st[ACC_RUNNABLE] = 0
                         ms[0] = vals[i + 2]
                         n_start += 1
                         last = ft
@@ -277,7 +280,7 @@ class Ordering:
                             and st[0] == G_RUNNING and vals[i + 2] in strings and vals[i + 3] in stacks):
                         st[0] = G_WAITING
                         blocks[vals[i + 2]] += 1
-                        key = vals[i + 2] << 32 | vals[i + 3]
+                        key = vals[i + 2] << kbits | vals[i + 3]
                         bc = bcls.get(key)
                         if bc is None:
                             bc = acct.classify(key)
