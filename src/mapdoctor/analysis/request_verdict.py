@@ -136,8 +136,8 @@ def _finding(req: dict[str, Any]) -> tuple[CauseKind | None, str, dict[str, Any]
         if ran["category"] in ("user", "other", "map_access", "scheduler", "syscall"):
             kind = CauseKind.CPU_STARVATION
         meanwhile = (f"{PHRASE[cat]}, while {RAN.get(ran['category'], ran['category'])}"
-                     f"{_where(ran['site'])} ran on the CPUs ({_pct(ran['share'])} of {ran['cpu_samples']} "
-                     "CPU samples meanwhile)")
+                     f"{_where(ran['site'])} ran on the CPUs ({_pct(ran['share'])} of "
+                     f"{_samples(ran['cpu_samples'])} meanwhile)")
         return kind, cat, ran.get("site"), meanwhile
     if cat == "lock_wait" and top.get("within") == "sync.Map":
         return CauseKind.SYNC_MAP, cat, top.get("site"), "waiting on sync.Map's internal lock"
@@ -179,7 +179,7 @@ def apply(d: Diagnosis, cpu_samples: int) -> Diagnosis:
         return d  # a crash answers the question before any latency does
     slow, typical = req["slow"], req["typical"]
     ratio = req["p99_ms"] / req["p50_ms"] if req["p50_ms"] else 0.0
-    sizes = (f"{slow['count']} slowest of {req['count']} requests, {slow['cpu_samples']} CPU samples on them, "
+    sizes = (f"{slow['count']} slowest of {req['count']} requests, {_samples(slow['cpu_samples'])} on them, "
              f"method {req['method']}")
     if ratio < SPIKE_RATIO:
         line = (f"{who(req)} {headline(req)} are within {ratio:.1f}x of the median: no latency outliers to explain")
@@ -189,10 +189,10 @@ def apply(d: Diagnosis, cpu_samples: int) -> Diagnosis:
         return d
     kind, cat, site, phrase = _finding(req)
     share = slow["breakdown"].get(cat, 0.0)
-    their = "its" if slow["count"] == 1 else "their"
+    their, them = ("its", "it") if slow["count"] == 1 else ("their", "them")
     sentence = f"{who(req)} {headline(req)} spent {_pct(share)} of {their} time {phrase or PHRASE.get(cat, cat)}"
     if kind is None:
-        d.notes.append(_tag("finding", sizes, sentence + _where(site) + " — no single cause sets them apart"))
+        d.notes.append(_tag("finding", sizes, sentence + _where(site) + f" — no single cause sets {them} apart"))
         return d
     driver = _gc_driver(d) if kind is CauseKind.GC_PRESSURE else None
     driven = ""
@@ -264,3 +264,7 @@ def apply(d: Diagnosis, cpu_samples: int) -> Diagnosis:
         d.notes.append(f"only {slow['count']} slow request(s) in the trace: a longer trace would make the "
                        "request breakdown firmer")
     return d
+
+
+def _samples(n: int) -> str:
+    return f"{n} CPU sample" if n == 1 else f"{n} CPU samples"
