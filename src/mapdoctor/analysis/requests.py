@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mapdoctor.model.trace import (
@@ -91,25 +92,51 @@ def _segment_rows(tr: ExecutionTrace) -> dict[int, list[int]]:
     return by_g
 
 
-def _merge(tr: ExecutionTrace, rows: list[int], gap_column: int) -> Span:
-    """One span from consecutive segments of a goroutine; the gaps between them were waits
-    at an inner boundary (a channel receive), counted in ``gap_column``."""
+#: Rows of segments read at once when merging spans: bounds the arrays :func:`_merge` reads
+#: them into, whatever the trace's size.
+_BATCH_ROWS = 1 << 16
+
+
+def _merge(tr: ExecutionTrace, runs: Iterable[list[int]], gap_column: int) -> list[Span]:
+    """One span from each run of consecutive segments of a goroutine; the gaps between them were
+    waits at an inner boundary (a channel receive), counted in ``gap_column``."""
+    out: list[Span] = []
+    batch: list[list[int]] = []
+    size = 0
+    for run in runs:
+        batch.append(run)
+        size += len(run)
+        if size >= _BATCH_ROWS:
+            _merge_batch(tr, batch, gap_column, out)
+            batch, size = [], 0
+    if batch:
+        _merge_batch(tr, batch, gap_column, out)
+    return out
+
+
+def _merge_batch(tr: ExecutionTrace, runs: list[list[int]], gap_column: int, out: list[Span]) -> None:
     s = tr.segments
-    first, last = rows[0], rows[-1]
-    if first == last:  # most spans are one segment
-        acc = s.row(first)
-        end = s.start_ns[first] + sum(acc)
-    else:
-        acc = [sum(times) for times in zip(*map(s.row, rows), strict=True)]
-        acc[gap_column] += sum([s.start_ns[b] - s.end(a) for a, b in itertools.pairwise(rows)])
-        end = s.end(last)
-    return Span(s.start_ns[first], end, s.code[first] >> 24, acc, s.queued_ns[first])
+    start, code, queued = s.start_ns, s.code, s.queued_ns
+    # The eight times of every row of the batch, read in one pass over the columns, in run order.
+    times = zip(*s.read(list(itertools.chain.from_iterable(runs))), strict=True)
+    for run in runs:
+        first = run[0]
+        if len(run) == 1:  # most spans are one segment
+            acc = list(next(times))
+            end = start[first] + sum(acc)
+        else:
+            rows = list(itertools.islice(times, len(run)))
+            acc = [sum(col) for col in zip(*rows, strict=True)]
+            ends = [start[k] + sum(t) for k, t in zip(run, rows, strict=True)]
+            acc[gap_column] += sum([start[b] - e for b, e in zip(run[1:], ends[:-1], strict=True)])
+            end = ends[-1]
+        out.append(Span(start[first], end, code[first] >> 24, acc, queued[first]))
 
 
 def _http1(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> list[Span]:
     s = tr.segments
     serve = s.functions.index(HTTP_CONN_SERVE) if HTTP_CONN_SERVE in s.functions else -1
-    out: list[Span] = []
+    runs: list[list[int]] = []
     code = s.code
     for rows in by_g.values():
         codes = [code[k] for k in rows]
@@ -131,15 +158,15 @@ def _http1(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> list[Span]:
                 run = []
                 continue
             if closed in _HTTP_CLOSES:
-                out.append(_merge(tr, run, _CHANNEL))
+                runs.append(run)
                 run = []
-    return out
+    return _merge(tr, runs, _CHANNEL)
 
 
 def _lives(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> tuple[list[Span], str]:
     """Lives of per-request goroutines, and the function they start with."""
     s = tr.segments
-    lives: defaultdict[int, list[Span]] = defaultdict(list)
+    lives: defaultdict[int, list[list[int]]] = defaultdict(list)
     for rows in by_g.values():
         first, last = s.code[rows[0]], s.code[rows[-1]]
         if (first >> 4) & 15 != OPEN_CREATE or last & 15 != CLOSE_DESTROY:
@@ -148,16 +175,16 @@ def _lives(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> tuple[list[Span], 
         fn = (first >> 8) & 0xFFFF
         if _plumbing(s.functions[fn]):
             continue
-        lives[fn].append(_merge(tr, rows, _CHANNEL))
+        lives[fn].append(rows)
     if not lives:
         return [], ""
-    fn, spans = max(lives.items(), key=lambda kv: len(kv[1]))
-    return spans, s.functions[fn]
+    fn, runs = max(lives.items(), key=lambda kv: len(kv[1]))
+    return _merge(tr, runs, _CHANNEL), s.functions[fn]  # only the chosen function's spans are made
 
 
 def _workers(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> tuple[list[Span], str, int]:
     s = tr.segments
-    jobs: defaultdict[int, list[Span]] = defaultdict(list)
+    jobs: defaultdict[int, list[list[int]]] = defaultdict(list)
     goroutines: defaultdict[int, set[int]] = defaultdict(set)
     for g, rows in by_g.items():
         fn = (s.code[rows[0]] >> 8) & 0xFFFF
@@ -175,38 +202,46 @@ def _workers(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> tuple[list[Span]
                 run = []
                 continue
             if closed == CLOSE_CHAN:
-                jobs[fn].append(_merge(tr, run, _CHANNEL))
+                jobs[fn].append(run)
                 goroutines[fn].add(g)
                 run = []
             elif closed not in _REGION:
                 run = []
     if not jobs:
         return [], "", 0
-    fn, spans = max(jobs.items(), key=lambda kv: len(kv[1]))
-    return spans, s.functions[fn], len(goroutines[fn])
+    fn, runs = max(jobs.items(), key=lambda kv: len(kv[1]))
+    return _merge(tr, runs, _CHANNEL), s.functions[fn], len(goroutines[fn])
 
 
 def _attach(tr: ExecutionTrace, spans: list[Span], by_g: dict[int, list[int]]) -> None:
     """Give annotated spans the accounting of the segments that tile them (region edges are
     segment boundaries; a task's span is only tiled when it stays on one goroutine)."""
     s = tr.segments
-    starts = {g: [s.start_ns[k] for k in rows] for g, rows in by_g.items()}
+    start = s.start_ns
+    starts: dict[int, list[int]] = {}  # of the spans' goroutines' rows, made as needed
+    tiled: list[tuple[Span, list[int]]] = []  # the spans and the rows that begin inside them
     for sp in spans:
         rows = by_g.get(sp.goroutine)
         if not rows:
             continue
-        lo = bisect.bisect_left(starts[sp.goroutine], sp.start)
+        g_starts = starts.get(sp.goroutine)
+        if g_starts is None:
+            g_starts = starts[sp.goroutine] = list(map(start.__getitem__, rows))
         inside: list[int] = []
-        for k in rows[lo:]:
-            if s.start_ns[k] >= sp.end:
+        for i in range(bisect.bisect_left(g_starts, sp.start), len(rows)):
+            if g_starts[i] >= sp.end:
                 break
-            if s.end(k) > sp.end:
-                inside = []
-                break
-            inside.append(k)
-        if not inside or s.start_ns[inside[0]] != sp.start or s.end(inside[-1]) != sp.end:
-            continue
-        merged = _merge(tr, inside, _CHANNEL)
+            inside.append(rows[i])
+        if inside and start[inside[0]] == sp.start:
+            tiled.append((sp, inside))
+    # Their rows' ends, read at once: the rows must end inside the span, the last at its end.
+    ends = iter(s.ends(list(itertools.chain.from_iterable(rows for _, rows in tiled))))
+    fits: list[tuple[Span, list[int]]] = []
+    for sp, rows in tiled:
+        row_ends = list(itertools.islice(ends, len(rows)))
+        if row_ends[-1] == sp.end and max(row_ends) <= sp.end:
+            fits.append((sp, rows))
+    for (sp, _), merged in zip(fits, _merge(tr, (rows for _, rows in fits), _CHANNEL), strict=True):
         sp.acc = merged.acc
 
 
