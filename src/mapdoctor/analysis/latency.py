@@ -21,6 +21,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import add
 from typing import Any
 
 from mapdoctor.analysis.classify import Classified, StackClassifier, user_site
@@ -41,6 +42,7 @@ RUNNING = frozenset(SHARE_KEYS) - {"lock_wait", "syscall"}
 SAMPLE_NS = 10_000_000
 _RUN = ACCOUNTS.index("running")
 _RUNNABLE = ACCOUNTS.index("runnable")
+_OTHER = ACCOUNTS.index("other")
 
 
 @dataclass(slots=True)
@@ -73,12 +75,14 @@ class _Samples:
         self.by_g = dict(by_g)
         self.g_times = {g: [s.time_ns for s in ss] for g, ss in self.by_g.items()}
         self._classifier = classifier
-        self._cache: dict[Stack, Classified] = {}
+        # Keyed by the stack object: the trace's samples share one tuple per distinct stack, and
+        # hashing a stack hashes every frame. (The samples held in ``all`` keep the ids valid.)
+        self._cache: dict[int, Classified] = {}
 
     def classify(self, s: CPUSample) -> Classified:
-        c = self._cache.get(s.stack)
+        c = self._cache.get(id(s.stack))
         if c is None:
-            c = self._cache[s.stack] = self._classifier.classify(s.stack)
+            c = self._cache[id(s.stack)] = self._classifier.classify(s.stack)
         return c
 
     def on(self, g: int, start: int, end: int) -> list[CPUSample]:
@@ -92,17 +96,18 @@ class _Samples:
 
 
 def _stw_overlap(pauses: Sequence[Pause], starts: Sequence[int], a: int, b: int,
-                 hit: set[int]) -> tuple[int, Counter[str]]:
-    """Nanoseconds of [a, b) under pauses, by reason; the pauses' indexes are added to ``hit``."""
+                 hit: set[int]) -> tuple[int, list[tuple[str, int]]]:
+    """Nanoseconds of [a, b) under pauses, and each overlap's reason and length (in pause
+    order); the pauses' indexes are added to ``hit``."""
     total = 0
-    reasons: Counter[str] = Counter()
+    reasons: list[tuple[str, int]] = []  # a list, not a Counter: most spans overlap no pause
     k = max(0, bisect.bisect_left(starts, a) - 1)
     while k < len(pauses) and pauses[k].start < b:
         p = pauses[k]
         o = min(b, p.end) - max(a, p.start)
         if o > 0:
             total += o
-            reasons[p.reason] += o
+            reasons.append((p.reason, o))
             hit.add(k)
         k += 1
     return total, reasons
@@ -125,14 +130,25 @@ class _Group:
         self.off_cpu = 0.0
 
 
+#: The category of each accounting column but running (which the CPU samples split).
+_CATEGORY_OF = [_ACCOUNT_CATEGORY.get(name, "") for name in ACCOUNTS]
+
+
 def _account(group: _Group, spans: Iterable[Span], samples: _Samples, pauses: Sequence[Pause],
              sampled: bool) -> None:
     starts = [p.start for p in pauses]
+    # The float sums, one per accounting column (running first): each span adds to them in
+    # turn, so they are the same floats as adding to ``group.ns`` span by span, but one ``map``
+    # per span adds all eight.
+    sums = [group.run_ns if i == _RUN else group.ns.get(c, 0.0) for i, c in enumerate(_CATEGORY_OF)]
+    stw_sum = group.ns.get("stw", 0.0)
+    count = queued = wall_sum = 0
+    accounted = False  # some span had an accounting (else only running and other were added to)
     for sp in spans:
-        group.count += 1
-        group.queued += sp.queued
-        wall = sp.wall
-        group.wall += wall
+        count += 1
+        queued += sp.queued
+        wall = max(0, sp.end - sp.start)
+        wall_sum += wall
         stw, reasons = _stw_overlap(pauses, starts, sp.start, sp.end, group.stw_pauses)
         own = samples.on(sp.goroutine, sp.start, sp.end)
         for s in own:
@@ -140,25 +156,35 @@ def _account(group: _Group, spans: Iterable[Span], samples: _Samples, pauses: Se
             key = SHARE_OF[c.cost]
             group.samples[key] += 1
             group.sites[key][c.site] += 1
-        if sp.acc is None:
+        acc = sp.acc
+        if acc is None:
             run = min(wall, len(own) * SAMPLE_NS)
             stw = min(stw, wall - run)
-            group.run_ns += run
-            group.ns["other"] += wall - run - stw
+            sums[_RUN] += run
+            sums[_OTHER] += wall - run - stw
         else:
-            acc = list(sp.acc)
-            take = min(stw, acc[_RUNNABLE])
-            acc[_RUNNABLE] -= take
-            rest = min(stw - take, acc[_RUN])
-            acc[_RUN] -= rest
-            stw = take + rest
-            group.run_ns += acc[_RUN]
-            for name, v in zip(ACCOUNTS, acc, strict=True):
-                if name != "running":
-                    group.ns[_ACCOUNT_CATEGORY[name]] += v
-        group.ns["stw"] += stw
+            accounted = True
+            if stw:
+                acc = list(acc)
+                take = min(stw, acc[_RUNNABLE])
+                acc[_RUNNABLE] -= take
+                rest = min(stw - take, acc[_RUN])
+                acc[_RUN] -= rest
+                stw = take + rest
+            sums = list(map(add, sums, acc))
+        stw_sum += stw
         if stw:
-            group.stw_reasons.update(reasons)
+            for reason, o in reasons:
+                group.stw_reasons[reason] += o
+    group.count += count
+    group.queued += queued
+    group.wall += wall_sum
+    if count:
+        group.run_ns = sums[_RUN]
+        for i, cat in enumerate(_CATEGORY_OF):
+            if cat and (accounted or i == _OTHER):
+                group.ns[cat] = sums[i]
+        group.ns["stw"] = stw_sum
     # Running time goes to the categories of the CPU samples taken on these spans' goroutines.
     n = sum(group.samples.values())
     expected = group.run_ns / SAMPLE_NS
