@@ -28,7 +28,7 @@ from mapdoctor.analysis.classify import Classified, StackClassifier, user_site
 from mapdoctor.analysis.frametable import SHARE_KEYS, SHARE_OF
 from mapdoctor.analysis.requests import ACCOUNTS, Requests, Span
 from mapdoctor.model.stack import Frame, Stack
-from mapdoctor.model.trace import WAIT_CHAN, WAIT_LOCK, CPUSample, ExecutionTrace
+from mapdoctor.model.trace import WAIT_CHAN, WAIT_LOCK, CPUSample, CPUSamples, ExecutionTrace
 
 #: Breakdown categories: the CPU ``shares`` keys, then the ways of not running.
 CATEGORIES = (*SHARE_KEYS, "runnable", "lock_wait", "chan_wait", "syscall", "network", "stw")
@@ -64,34 +64,49 @@ def _site(frame: Frame | None) -> dict[str, Any] | None:
 
 
 class _Samples:
-    """The trace's CPU samples by goroutine and in time order, classified once per stack."""
+    """The trace's CPU samples in time order and by goroutine, as columns (their times,
+    goroutines and stacks), classified once per stack."""
 
     def __init__(self, samples: Sequence[CPUSample], classifier: StackClassifier) -> None:
-        self.all = sorted(samples, key=lambda s: s.time_ns)
-        self.times = [s.time_ns for s in self.all]
-        by_g: defaultdict[int, list[CPUSample]] = defaultdict(list)
-        for s in self.all:
-            by_g[s.goroutine].append(s)
-        self.by_g = dict(by_g)
-        self.g_times = {g: [s.time_ns for s in ss] for g, ss in self.by_g.items()}
+        times: Sequence[int]
+        goroutines: Sequence[int]
+        if isinstance(samples, CPUSamples):
+            # Read its columns: making a CPUSample of each sample is most of the cost otherwise.
+            times, goroutines = samples.time_ns, samples.goroutine
+            stacks = list(map(samples.stacks.__getitem__, samples.stack))
+        else:
+            times = [s.time_ns for s in samples]
+            goroutines = [s.goroutine for s in samples]
+            stacks = [s.stack for s in samples]
+        order = sorted(range(len(times)), key=times.__getitem__)  # stable, as sorting the samples is
+        self.times = list(map(times.__getitem__, order))
+        self.goroutines = list(map(goroutines.__getitem__, order))
+        self.stacks = list(map(stacks.__getitem__, order))
+        by_g: defaultdict[int, list[int]] = defaultdict(list)  # positions in time order
+        for i, g in enumerate(self.goroutines):
+            by_g[g].append(i)
+        self.g_times = {g: [self.times[i] for i in ii] for g, ii in by_g.items()}
+        self.g_stacks = {g: [self.stacks[i] for i in ii] for g, ii in by_g.items()}
         self._classifier = classifier
-        # Keyed by the stack object: the trace's samples share one tuple per distinct stack, and
-        # hashing a stack hashes every frame. (The samples held in ``all`` keep the ids valid.)
+        # Keyed by the stack object: samples share one tuple per distinct stack, and hashing a
+        # stack hashes every frame. (``stacks`` holds them, which keeps the ids valid.)
         self._cache: dict[int, Classified] = {}
 
-    def classify(self, s: CPUSample) -> Classified:
-        c = self._cache.get(id(s.stack))
+    def classify(self, stack: Stack) -> Classified:
+        c = self._cache.get(id(stack))
         if c is None:
-            c = self._cache[id(s.stack)] = self._classifier.classify(s.stack)
+            c = self._cache[id(stack)] = self._classifier.classify(stack)
         return c
 
-    def on(self, g: int, start: int, end: int) -> list[CPUSample]:
+    def on(self, g: int, start: int, end: int) -> list[Stack]:
+        """The stacks of ``g``'s samples in [start, end]."""
         times = self.g_times.get(g)
         if not times:
             return []
-        return self.by_g[g][bisect.bisect_left(times, start):bisect.bisect_right(times, end)]
+        return self.g_stacks[g][bisect.bisect_left(times, start):bisect.bisect_right(times, end)]
 
     def during(self, start: int, end: int) -> range:
+        """The positions of the samples in [start, end]."""
         return range(bisect.bisect_left(self.times, start), bisect.bisect_right(self.times, end))
 
 
@@ -137,6 +152,7 @@ _CATEGORY_OF = [_ACCOUNT_CATEGORY.get(name, "") for name in ACCOUNTS]
 def _account(group: _Group, spans: Iterable[Span], samples: _Samples, pauses: Sequence[Pause],
              sampled: bool) -> None:
     starts = [p.start for p in pauses]
+    last_pause = len(pauses) - 1
     # The float sums, one per accounting column (running first): each span adds to them in
     # turn, so they are the same floats as adding to ``group.ns`` span by span, but one ``map``
     # per span adds all eight.
@@ -147,12 +163,19 @@ def _account(group: _Group, spans: Iterable[Span], samples: _Samples, pauses: Se
     for sp in spans:
         count += 1
         queued += sp.queued
-        wall = max(0, sp.end - sp.start)
+        a, b = sp.start, sp.end
+        wall = max(0, b - a)
         wall_sum += wall
-        stw, reasons = _stw_overlap(pauses, starts, sp.start, sp.end, group.stw_pauses)
-        own = samples.on(sp.goroutine, sp.start, sp.end)
-        for s in own:
-            c = samples.classify(s)
+        # Most spans overlap no pause: _stw_overlap only when the pause before the span's start
+        # lasts past it or one starts inside the span (the only pauses it would look at).
+        k = bisect.bisect_left(starts, a)
+        if (k <= last_pause and starts[k] < b) or (k and b > a and pauses[k - 1].end > a):
+            stw, reasons = _stw_overlap(pauses, starts, a, b, group.stw_pauses)
+        else:
+            stw, reasons = 0, []
+        own = samples.on(sp.goroutine, a, b)
+        for stack in own:
+            c = samples.classify(stack)
             key = SHARE_OF[c.cost]
             group.samples[key] += 1
             group.sites[key][c.site] += 1
@@ -220,11 +243,10 @@ def _ran_instead(spans: Sequence[Span], samples: _Samples, requests: set[int]) -
     sites: defaultdict[str, Counter[Frame | None]] = defaultdict(Counter)
     for sp in spans:
         for i in samples.during(sp.start, sp.end):
-            s = samples.all[i]
-            if i in seen or s.goroutine in requests:
+            if i in seen or samples.goroutines[i] in requests:
                 continue
             seen.add(i)
-            c = samples.classify(s)
+            c = samples.classify(samples.stacks[i])
             key = SHARE_OF[c.cost]
             cats[key] += 1
             sites[key][c.site] += 1
@@ -272,9 +294,11 @@ def _summary(group: _Group, tr: ExecutionTrace, ran_instead: dict[str, Any] | No
 def latency_section(req: Requests, tr: ExecutionTrace, classifier: StackClassifier,
                     pauses: Sequence[Pause]) -> dict[str, Any]:
     """The ``timeline.requests`` object: count, percentiles, and the slow/typical breakdowns."""
-    spans = sorted(req.spans, key=lambda s: s.wall)
+    wall_of = [max(0, s.end - s.start) for s in req.spans]  # Span.wall, without a call per span
+    order = sorted(range(len(wall_of)), key=wall_of.__getitem__)  # stable: as sorting the spans is
+    spans = [req.spans[i] for i in order]
+    walls = [wall_of[i] for i in order]
     n = len(spans)
-    walls = [s.wall for s in spans]
     p50 = walls[n // 2]
     p99 = walls[min(n - 1, n * 99 // 100)]
     k = max(1, -(-n // 100))

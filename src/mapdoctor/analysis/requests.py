@@ -34,6 +34,7 @@ from mapdoctor.model.trace import (
     CLOSE_RESPONSE,
     OPEN_CREATE,
     ExecutionTrace,
+    GoroutineSegments,
 )
 
 #: Fewer spans than this give no percentiles worth a verdict.
@@ -117,8 +118,9 @@ def _merge(tr: ExecutionTrace, runs: Iterable[list[int]], gap_column: int) -> li
 def _merge_batch(tr: ExecutionTrace, runs: list[list[int]], gap_column: int, out: list[Span]) -> None:
     s = tr.segments
     start, code, queued = s.start_ns, s.code, s.queued_ns
+    flat = list(itertools.chain.from_iterable(runs))
     # The eight times of every row of the batch, read in one pass over the columns, in run order.
-    times = zip(*s.read(list(itertools.chain.from_iterable(runs))), strict=True)
+    times = zip(*s.read(flat), strict=True)
     for run in runs:
         first = run[0]
         if len(run) == 1:  # most spans are one segment
@@ -133,31 +135,54 @@ def _merge_batch(tr: ExecutionTrace, runs: list[list[int]], gap_column: int, out
         out.append(Span(start[first], end, code[first] >> 24, acc, queued[first]))
 
 
+#: ``code`` byte 0 (``opened_by << 4 | closed_by``) -> 1 if the segment ends a request.
+_ENDS_REQUEST = bytes(int(b & 15 in _HTTP_ENDS) for b in range(256))
+#: ``code`` byte 0 -> what it is to :func:`_http1`: 0 none of these (ends any span begun),
+#: ``_OPENS`` the first segment of a request, ``_CONTINUES`` one inside a request; plus
+#: ``_CLOSES`` when it is a request's last.
+_OPENS, _CONTINUES, _CLOSES = 1, 2, 4
+_HTTP_ROLE = bytes(
+    0 if (b >> 4, b & 15) == (CLOSE_RESPONSE, CLOSE_NET_IDLE)  # upkeep after a response, up to its next read wait
+    else (_OPENS if b >> 4 in _HTTP_ENDS else _CONTINUES if b >> 4 in _INNER else 0)
+    | (_CLOSES if b & 15 in _HTTP_CLOSES else 0)
+    for b in range(256))
+
+
+def _http_goroutines(s: GoroutineSegments) -> set[int]:
+    """The goroutines with a segment that ends a request or that run ``conn.serve``. Found over
+    all rows at once: most goroutines are not connections, and looking at each one's rows in
+    Python costs more than following the connections' requests."""
+    code = s.code
+    found = {c >> 24 for c in itertools.compress(code, s.code_bytes(0).translate(_ENDS_REQUEST))}
+    if HTTP_CONN_SERVE in s.functions:
+        serve = s.functions.index(HTTP_CONN_SERVE)
+        low = bytes(int(b == serve & 0xFF) for b in range(256))  # (the function's low byte first)
+        found.update(c >> 24 for c in itertools.compress(code, s.code_bytes(1).translate(low))
+                     if (c >> 8) & 0xFFFF == serve)
+    return found
+
+
 def _http1(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> list[Span]:
     s = tr.segments
-    serve = s.functions.index(HTTP_CONN_SERVE) if HTTP_CONN_SERVE in s.functions else -1
     runs: list[list[int]] = []
-    code = s.code
-    for rows in by_g.values():
-        codes = [code[k] for k in rows]
-        if _HTTP_ENDS.isdisjoint([c & 15 for c in codes]) and serve not in [(c >> 8) & 0xFFFF for c in codes]:
+    role_of = s.code_bytes(0).translate(_HTTP_ROLE)
+    http = _http_goroutines(s)
+    for g, rows in by_g.items():
+        if g not in http:
             continue
         run: list[int] = []
-        for k, c in zip(rows, codes, strict=True):
-            opened, closed = (c >> 4) & 15, c & 15
-            if opened == CLOSE_RESPONSE and closed == CLOSE_NET_IDLE:
-                run = []  # the connection's upkeep after a response, up to its next read wait
-                continue
-            if opened in _HTTP_ENDS:
+        for k in rows:
+            role = role_of[k]
+            if role & _OPENS:
                 # After a response, a segment that ends with another response is the next
                 # request, read without waiting (it had arrived already).
                 run = [k]
-            elif run and opened in _INNER:
+            elif run and role & _CONTINUES:
                 run.append(k)
             else:
                 run = []
                 continue
-            if closed in _HTTP_CLOSES:
+            if role & _CLOSES:
                 runs.append(run)
                 run = []
     return _merge(tr, runs, _CHANNEL)
