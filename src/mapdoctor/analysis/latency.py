@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from operator import add
 from typing import Any
 
-from mapdoctor.analysis.classify import Classified, StackClassifier, user_site
+from mapdoctor.analysis.classify import StackClassifier, user_site
 from mapdoctor.analysis.frametable import SHARE_KEYS, SHARE_OF
 from mapdoctor.analysis.requests import ACCOUNTS, Requests, Span
 from mapdoctor.model.stack import Frame, Stack
@@ -90,13 +90,25 @@ class _Samples:
         self._classifier = classifier
         # Keyed by the stack object: samples share one tuple per distinct stack, and hashing a
         # stack hashes every frame. (``stacks`` holds them, which keeps the ids valid.)
-        self._cache: dict[int, Classified] = {}
+        self._cache: dict[int, tuple[str, Frame | None]] = {}
 
-    def classify(self, stack: Stack) -> Classified:
-        c = self._cache.get(id(stack))
-        if c is None:
-            c = self._cache[id(stack)] = self._classifier.classify(stack)
-        return c
+    def share(self, stack: Stack) -> tuple[str, Frame | None]:
+        """The ``shares`` key of the stack's category, and its site."""
+        got = self._cache.get(id(stack))
+        if got is None:
+            c = self._classifier.classify(stack)
+            got = self._cache[id(stack)] = (SHARE_OF[c.cost], c.site)
+        return got
+
+    def tally(self, stacks: list[Stack], keys: Counter[str], sites: defaultdict[str, Counter[Frame | None]]) -> None:
+        """Count samples (by stack) into ``keys`` by share key and ``sites`` by key and site: the
+        counts and first-seen orders of counting them one by one, but each distinct stack is
+        classified and hashed (a frame's hash is Python code) once."""
+        counts = Counter(map(id, stacks))
+        for sid, stack in dict(zip(map(id, stacks), stacks, strict=True)).items():  # first seen first
+            key, site = self.share(stack)
+            keys[key] += counts[sid]
+            sites[key][site] += counts[sid]
 
     def on(self, g: int, start: int, end: int) -> list[Stack]:
         """The stacks of ``g``'s samples in [start, end]."""
@@ -160,6 +172,7 @@ def _account(group: _Group, spans: Iterable[Span], samples: _Samples, pauses: Se
     stw_sum = group.ns.get("stw", 0.0)
     count = queued = wall_sum = 0
     accounted = False  # some span had an accounting (else only running and other were added to)
+    owned: list[Stack] = []  # the stacks of the samples on the spans' goroutines, in span order
     for sp in spans:
         count += 1
         queued += sp.queued
@@ -174,11 +187,7 @@ def _account(group: _Group, spans: Iterable[Span], samples: _Samples, pauses: Se
         else:
             stw, reasons = 0, []
         own = samples.on(sp.goroutine, a, b)
-        for stack in own:
-            c = samples.classify(stack)
-            key = SHARE_OF[c.cost]
-            group.samples[key] += 1
-            group.sites[key][c.site] += 1
+        owned += own
         acc = sp.acc
         if acc is None:
             run = min(wall, len(own) * SAMPLE_NS)
@@ -199,6 +208,7 @@ def _account(group: _Group, spans: Iterable[Span], samples: _Samples, pauses: Se
         if stw:
             for reason, o in reasons:
                 group.stw_reasons[reason] += o
+    samples.tally(owned, group.samples, group.sites)
     group.count += count
     group.queued += queued
     group.wall += wall_sum
@@ -239,17 +249,16 @@ def _ran_instead(spans: Sequence[Span], samples: _Samples, requests: set[int]) -
     """What the CPUs ran while these spans lasted: the samples of goroutines that serve no
     request (other requests doing their own work are the load, not what took the CPU)."""
     seen: set[int] = set()
-    cats: Counter[str] = Counter()
-    sites: defaultdict[str, Counter[Frame | None]] = defaultdict(Counter)
+    picked: list[Stack] = []
     for sp in spans:
         for i in samples.during(sp.start, sp.end):
             if i in seen or samples.goroutines[i] in requests:
                 continue
             seen.add(i)
-            c = samples.classify(samples.stacks[i])
-            key = SHARE_OF[c.cost]
-            cats[key] += 1
-            sites[key][c.site] += 1
+            picked.append(samples.stacks[i])
+    cats: Counter[str] = Counter()
+    sites: defaultdict[str, Counter[Frame | None]] = defaultdict(Counter)
+    samples.tally(picked, cats, sites)
     n = sum(cats.values())
     if not n:
         return None

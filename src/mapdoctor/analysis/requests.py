@@ -22,7 +22,6 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mapdoctor.model.trace import (
@@ -98,20 +97,17 @@ def _segment_rows(tr: ExecutionTrace) -> dict[int, list[int]]:
 _BATCH_ROWS = 1 << 16
 
 
-def _merge(tr: ExecutionTrace, runs: Iterable[list[int]], gap_column: int) -> list[Span]:
+def _merge(tr: ExecutionTrace, runs: list[list[int]], gap_column: int) -> list[Span]:
     """One span from each run of consecutive segments of a goroutine; the gaps between them were
     waits at an inner boundary (a channel receive), counted in ``gap_column``."""
     out: list[Span] = []
-    batch: list[list[int]] = []
-    size = 0
-    for run in runs:
-        batch.append(run)
-        size += len(run)
-        if size >= _BATCH_ROWS:
-            _merge_batch(tr, batch, gap_column, out)
-            batch, size = [], 0
-    if batch:
-        _merge_batch(tr, batch, gap_column, out)
+    rows_to = list(itertools.accumulate(map(len, runs)))  # rows in runs[:i + 1]
+    i = 0
+    while i < len(runs):
+        done = rows_to[i - 1] if i else 0
+        j = max(i + 1, bisect.bisect_right(rows_to, done + _BATCH_ROWS))  # (at least one run)
+        _merge_batch(tr, runs[i:j], gap_column, out)
+        i = j
     return out
 
 
@@ -266,7 +262,7 @@ def _attach(tr: ExecutionTrace, spans: list[Span], by_g: dict[int, list[int]]) -
         row_ends = list(itertools.islice(ends, len(rows)))
         if row_ends[-1] == sp.end and max(row_ends) <= sp.end:
             fits.append((sp, rows))
-    for (sp, _), merged in zip(fits, _merge(tr, (rows for _, rows in fits), _CHANNEL), strict=True):
+    for (sp, _), merged in zip(fits, _merge(tr, [rows for _, rows in fits], _CHANNEL), strict=True):
         sp.acc = merged.acc
 
 
