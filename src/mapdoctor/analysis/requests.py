@@ -132,15 +132,15 @@ def _merge_batch(tr: ExecutionTrace, runs: list[list[int]], gap_column: int, out
 
 
 #: ``code`` byte 0 (``opened_by << 4 | closed_by``) -> 1 if the segment ends a request.
-_ENDS_REQUEST = bytes(int(b & 15 in _HTTP_ENDS) for b in range(256))
+_ENDS_REQUEST = bytes(int((b & 15) in _HTTP_ENDS) for b in range(256))
 #: ``code`` byte 0 -> what it is to :func:`_http1`: 0 none of these (ends any span begun),
 #: ``_OPENS`` the first segment of a request, ``_CONTINUES`` one inside a request; plus
 #: ``_CLOSES`` when it is a request's last.
 _OPENS, _CONTINUES, _CLOSES = 1, 2, 4
 _HTTP_ROLE = bytes(
     0 if (b >> 4, b & 15) == (CLOSE_RESPONSE, CLOSE_NET_IDLE)  # upkeep after a response, up to its next read wait
-    else (_OPENS if b >> 4 in _HTTP_ENDS else _CONTINUES if b >> 4 in _INNER else 0)
-    | (_CLOSES if b & 15 in _HTTP_CLOSES else 0)
+    else (_OPENS if (b >> 4) in _HTTP_ENDS else _CONTINUES if (b >> 4) in _INNER else 0)
+    | (_CLOSES if (b & 15) in _HTTP_CLOSES else 0)
     for b in range(256))
 
 
