@@ -84,11 +84,18 @@ def _plumbing(fn: str) -> bool:
     return not fn or fn.startswith(_PLUMBING)
 
 
-def _segment_rows(tr: ExecutionTrace) -> dict[int, list[int]]:
-    """Row indices of the segments of each goroutine, in time order."""
+def _segment_rows(tr: ExecutionTrace, only: set[int] | None = None) -> dict[int, list[int]]:
+    """Row indices of the segments of each goroutine (or of those in ``only``), in time order."""
     by_g: defaultdict[int, list[int]] = defaultdict(list)
-    for k, g in enumerate([code >> 24 for code in tr.segments.code]):
-        by_g[g].append(k)
+    goroutines = [code >> 24 for code in tr.segments.code]
+    if only is None:
+        for k, g in enumerate(goroutines):
+            by_g[g].append(k)
+    else:
+        # Their rows are picked out in C: annotated spans are often on a few goroutines, with
+        # few of a big trace's rows.
+        for k in itertools.compress(range(len(goroutines)), map(only.__contains__, goroutines)):
+            by_g[goroutines[k]].append(k)
     return by_g
 
 
@@ -273,14 +280,14 @@ def infer_requests(tr: ExecutionTrace) -> Requests:
         names = Counter(r.name for r in regions)
         name = names.most_common(1)[0][0]
         spans = [Span(r.start_ns or 0, r.end_ns or 0, r.goroutine) for r in regions if r.name == name]
-        _attach(tr, spans, _segment_rows(tr))
+        _attach(tr, spans, _segment_rows(tr, {sp.goroutine for sp in spans}))
         return Requests("regions", spans, f"user region {name!r}")
     tasks = [t for t in tr.tasks if t.start_ns is not None and t.end_ns is not None]
     if len(tasks) >= MIN_REQUESTS:
         names = Counter(t.name for t in tasks)
         name = names.most_common(1)[0][0]
         spans = [Span(t.start_ns or 0, t.end_ns or 0, t.goroutine) for t in tasks if t.name == name]
-        _attach(tr, spans, _segment_rows(tr))
+        _attach(tr, spans, _segment_rows(tr, {sp.goroutine for sp in spans}))
         return Requests("tasks", spans, f"user task {name!r}")
     by_g = _segment_rows(tr)
     http = _http1(tr, by_g)
