@@ -21,13 +21,14 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import add
 from typing import Any
 
-from mapdoctor.analysis.classify import Classified, StackClassifier, user_site
+from mapdoctor.analysis.classify import StackClassifier, user_site
 from mapdoctor.analysis.frametable import SHARE_KEYS, SHARE_OF
 from mapdoctor.analysis.requests import ACCOUNTS, Requests, Span
 from mapdoctor.model.stack import Frame, Stack
-from mapdoctor.model.trace import WAIT_CHAN, WAIT_LOCK, CPUSample, ExecutionTrace
+from mapdoctor.model.trace import WAIT_CHAN, WAIT_LOCK, CPUSample, CPUSamples, ExecutionTrace
 
 #: Breakdown categories: the CPU ``shares`` keys, then the ways of not running.
 CATEGORIES = (*SHARE_KEYS, "runnable", "lock_wait", "chan_wait", "syscall", "network", "stw")
@@ -41,6 +42,7 @@ RUNNING = frozenset(SHARE_KEYS) - {"lock_wait", "syscall"}
 SAMPLE_NS = 10_000_000
 _RUN = ACCOUNTS.index("running")
 _RUNNABLE = ACCOUNTS.index("runnable")
+_OTHER = ACCOUNTS.index("other")
 
 
 @dataclass(slots=True)
@@ -62,47 +64,77 @@ def _site(frame: Frame | None) -> dict[str, Any] | None:
 
 
 class _Samples:
-    """The trace's CPU samples by goroutine and in time order, classified once per stack."""
+    """The trace's CPU samples in time order and by goroutine, as columns (their times,
+    goroutines and stacks), classified once per stack."""
 
     def __init__(self, samples: Sequence[CPUSample], classifier: StackClassifier) -> None:
-        self.all = sorted(samples, key=lambda s: s.time_ns)
-        self.times = [s.time_ns for s in self.all]
-        by_g: defaultdict[int, list[CPUSample]] = defaultdict(list)
-        for s in self.all:
-            by_g[s.goroutine].append(s)
-        self.by_g = dict(by_g)
-        self.g_times = {g: [s.time_ns for s in ss] for g, ss in self.by_g.items()}
+        times: Sequence[int]
+        goroutines: Sequence[int]
+        if isinstance(samples, CPUSamples):
+            # Read its columns: making a CPUSample of each sample is most of the cost otherwise.
+            times, goroutines = samples.time_ns, samples.goroutine
+            stacks = list(map(samples.stacks.__getitem__, samples.stack))
+        else:
+            times = [s.time_ns for s in samples]
+            goroutines = [s.goroutine for s in samples]
+            stacks = [s.stack for s in samples]
+        order = sorted(range(len(times)), key=times.__getitem__)  # stable, as sorting the samples is
+        self.times = list(map(times.__getitem__, order))
+        self.goroutines = list(map(goroutines.__getitem__, order))
+        self.stacks = list(map(stacks.__getitem__, order))
+        by_g: defaultdict[int, list[int]] = defaultdict(list)  # positions in time order
+        for i, g in enumerate(self.goroutines):
+            by_g[g].append(i)
+        self.g_times = {g: [self.times[i] for i in ii] for g, ii in by_g.items()}
+        self.g_stacks = {g: [self.stacks[i] for i in ii] for g, ii in by_g.items()}
         self._classifier = classifier
-        self._cache: dict[Stack, Classified] = {}
+        # Keyed by the stack object: samples share one tuple per distinct stack, and hashing a
+        # stack hashes every frame. (``stacks`` holds them, which keeps the ids valid.)
+        self._cache: dict[int, tuple[str, Frame | None]] = {}
 
-    def classify(self, s: CPUSample) -> Classified:
-        c = self._cache.get(s.stack)
-        if c is None:
-            c = self._cache[s.stack] = self._classifier.classify(s.stack)
-        return c
+    def share(self, stack: Stack) -> tuple[str, Frame | None]:
+        """The ``shares`` key of the stack's category, and its site."""
+        got = self._cache.get(id(stack))
+        if got is None:
+            c = self._classifier.classify(stack)
+            got = self._cache[id(stack)] = (SHARE_OF[c.cost], c.site)
+        return got
 
-    def on(self, g: int, start: int, end: int) -> list[CPUSample]:
+    def tally(self, stacks: list[Stack], keys: Counter[str], sites: defaultdict[str, Counter[Frame | None]]) -> None:
+        """Count samples (by stack) into ``keys`` by share key and ``sites`` by key and site: the
+        counts and first-seen orders of counting them one by one, but each distinct stack is
+        classified and hashed (a frame's hash is Python code) once."""
+        counts = Counter(map(id, stacks))
+        for sid, stack in dict(zip(map(id, stacks), stacks, strict=True)).items():  # first seen first
+            key, site = self.share(stack)
+            keys[key] += counts[sid]
+            sites[key][site] += counts[sid]
+
+    def on(self, g: int, start: int, end: int) -> list[Stack]:
+        """The stacks of ``g``'s samples in [start, end]."""
         times = self.g_times.get(g)
         if not times:
             return []
-        return self.by_g[g][bisect.bisect_left(times, start):bisect.bisect_right(times, end)]
+        return self.g_stacks[g][bisect.bisect_left(times, start):bisect.bisect_right(times, end)]
 
     def during(self, start: int, end: int) -> range:
+        """The positions of the samples in [start, end]."""
         return range(bisect.bisect_left(self.times, start), bisect.bisect_right(self.times, end))
 
 
 def _stw_overlap(pauses: Sequence[Pause], starts: Sequence[int], a: int, b: int,
-                 hit: set[int]) -> tuple[int, Counter[str]]:
-    """Nanoseconds of [a, b) under pauses, by reason; the pauses' indexes are added to ``hit``."""
+                 hit: set[int]) -> tuple[int, list[tuple[str, int]]]:
+    """Nanoseconds of [a, b) under pauses, and each overlap's reason and length (in pause
+    order); the pauses' indexes are added to ``hit``."""
     total = 0
-    reasons: Counter[str] = Counter()
+    reasons: list[tuple[str, int]] = []  # a list, not a Counter: most spans overlap no pause
     k = max(0, bisect.bisect_left(starts, a) - 1)
     while k < len(pauses) and pauses[k].start < b:
         p = pauses[k]
         o = min(b, p.end) - max(a, p.start)
         if o > 0:
             total += o
-            reasons[p.reason] += o
+            reasons.append((p.reason, o))
             hit.add(k)
         k += 1
     return total, reasons
@@ -125,40 +157,67 @@ class _Group:
         self.off_cpu = 0.0
 
 
+#: The category of each accounting column but running (which the CPU samples split).
+_CATEGORY_OF = [_ACCOUNT_CATEGORY.get(name, "") for name in ACCOUNTS]
+
+
 def _account(group: _Group, spans: Iterable[Span], samples: _Samples, pauses: Sequence[Pause],
              sampled: bool) -> None:
     starts = [p.start for p in pauses]
+    last_pause = len(pauses) - 1
+    # The float sums, one per accounting column (running first): each span adds to them in
+    # turn, so they are the same floats as adding to ``group.ns`` span by span, but one ``map``
+    # per span adds all eight.
+    sums = [group.run_ns if i == _RUN else group.ns.get(c, 0.0) for i, c in enumerate(_CATEGORY_OF)]
+    stw_sum = group.ns.get("stw", 0.0)
+    count = queued = wall_sum = 0
+    accounted = False  # some span had an accounting (else only running and other were added to)
+    owned: list[Stack] = []  # the stacks of the samples on the spans' goroutines, in span order
     for sp in spans:
-        group.count += 1
-        group.queued += sp.queued
-        wall = sp.wall
-        group.wall += wall
-        stw, reasons = _stw_overlap(pauses, starts, sp.start, sp.end, group.stw_pauses)
-        own = samples.on(sp.goroutine, sp.start, sp.end)
-        for s in own:
-            c = samples.classify(s)
-            key = SHARE_OF[c.cost]
-            group.samples[key] += 1
-            group.sites[key][c.site] += 1
-        if sp.acc is None:
+        count += 1
+        queued += sp.queued
+        a, b = sp.start, sp.end
+        wall = max(0, b - a)
+        wall_sum += wall
+        # Most spans overlap no pause: _stw_overlap only when the pause before the span's start
+        # lasts past it or one starts inside the span (the only pauses it would look at).
+        k = bisect.bisect_left(starts, a)
+        if (k <= last_pause and starts[k] < b) or (k and b > a and pauses[k - 1].end > a):
+            stw, reasons = _stw_overlap(pauses, starts, a, b, group.stw_pauses)
+        else:
+            stw, reasons = 0, []
+        own = samples.on(sp.goroutine, a, b)
+        owned += own
+        acc = sp.acc
+        if acc is None:
             run = min(wall, len(own) * SAMPLE_NS)
             stw = min(stw, wall - run)
-            group.run_ns += run
-            group.ns["other"] += wall - run - stw
+            sums[_RUN] += run
+            sums[_OTHER] += wall - run - stw
         else:
-            acc = list(sp.acc)
-            take = min(stw, acc[_RUNNABLE])
-            acc[_RUNNABLE] -= take
-            rest = min(stw - take, acc[_RUN])
-            acc[_RUN] -= rest
-            stw = take + rest
-            group.run_ns += acc[_RUN]
-            for name, v in zip(ACCOUNTS, acc, strict=True):
-                if name != "running":
-                    group.ns[_ACCOUNT_CATEGORY[name]] += v
-        group.ns["stw"] += stw
+            accounted = True
+            if stw:
+                acc = list(acc)
+                take = min(stw, acc[_RUNNABLE])
+                acc[_RUNNABLE] -= take
+                rest = min(stw - take, acc[_RUN])
+                acc[_RUN] -= rest
+                stw = take + rest
+            sums = list(map(add, sums, acc))
+        stw_sum += stw
         if stw:
-            group.stw_reasons.update(reasons)
+            for reason, o in reasons:
+                group.stw_reasons[reason] += o
+    samples.tally(owned, group.samples, group.sites)
+    group.count += count
+    group.queued += queued
+    group.wall += wall_sum
+    if count:
+        group.run_ns = sums[_RUN]
+        for i, cat in enumerate(_CATEGORY_OF):
+            if cat and (accounted or i == _OTHER):
+                group.ns[cat] = sums[i]
+        group.ns["stw"] = stw_sum
     # Running time goes to the categories of the CPU samples taken on these spans' goroutines.
     n = sum(group.samples.values())
     expected = group.run_ns / SAMPLE_NS
@@ -190,18 +249,16 @@ def _ran_instead(spans: Sequence[Span], samples: _Samples, requests: set[int]) -
     """What the CPUs ran while these spans lasted: the samples of goroutines that serve no
     request (other requests doing their own work are the load, not what took the CPU)."""
     seen: set[int] = set()
-    cats: Counter[str] = Counter()
-    sites: defaultdict[str, Counter[Frame | None]] = defaultdict(Counter)
+    picked: list[Stack] = []
     for sp in spans:
         for i in samples.during(sp.start, sp.end):
-            s = samples.all[i]
-            if i in seen or s.goroutine in requests:
+            if i in seen or samples.goroutines[i] in requests:
                 continue
             seen.add(i)
-            c = samples.classify(s)
-            key = SHARE_OF[c.cost]
-            cats[key] += 1
-            sites[key][c.site] += 1
+            picked.append(samples.stacks[i])
+    cats: Counter[str] = Counter()
+    sites: defaultdict[str, Counter[Frame | None]] = defaultdict(Counter)
+    samples.tally(picked, cats, sites)
     n = sum(cats.values())
     if not n:
         return None
@@ -246,9 +303,11 @@ def _summary(group: _Group, tr: ExecutionTrace, ran_instead: dict[str, Any] | No
 def latency_section(req: Requests, tr: ExecutionTrace, classifier: StackClassifier,
                     pauses: Sequence[Pause]) -> dict[str, Any]:
     """The ``timeline.requests`` object: count, percentiles, and the slow/typical breakdowns."""
-    spans = sorted(req.spans, key=lambda s: s.wall)
+    wall_of = [max(0, s.end - s.start) for s in req.spans]  # Span.wall, without a call per span
+    order = sorted(range(len(wall_of)), key=wall_of.__getitem__)  # stable: as sorting the spans is
+    spans = [req.spans[i] for i in order]
+    walls = [wall_of[i] for i in order]
     n = len(spans)
-    walls = [s.wall for s in spans]
     p50 = walls[n // 2]
     p99 = walls[min(n - 1, n * 99 // 100)]
     k = max(1, -(-n // 100))

@@ -33,6 +33,7 @@ from mapdoctor.model.trace import (
     CLOSE_RESPONSE,
     OPEN_CREATE,
     ExecutionTrace,
+    GoroutineSegments,
 )
 
 #: Fewer spans than this give no percentiles worth a verdict.
@@ -83,63 +84,117 @@ def _plumbing(fn: str) -> bool:
     return not fn or fn.startswith(_PLUMBING)
 
 
-def _segment_rows(tr: ExecutionTrace) -> dict[int, list[int]]:
-    """Row indices of the segments of each goroutine, in time order."""
+def _segment_rows(tr: ExecutionTrace, only: set[int] | None = None) -> dict[int, list[int]]:
+    """Row indices of the segments of each goroutine (or of those in ``only``), in time order."""
     by_g: defaultdict[int, list[int]] = defaultdict(list)
-    for k, g in enumerate([code >> 24 for code in tr.segments.code]):
-        by_g[g].append(k)
+    goroutines = [code >> 24 for code in tr.segments.code]
+    if only is None:
+        for k, g in enumerate(goroutines):
+            by_g[g].append(k)
+    else:
+        # Their rows are picked out in C: annotated spans are often on a few goroutines, with
+        # few of a big trace's rows.
+        for k in itertools.compress(range(len(goroutines)), map(only.__contains__, goroutines)):
+            by_g[goroutines[k]].append(k)
     return by_g
 
 
-def _merge(tr: ExecutionTrace, rows: list[int], gap_column: int) -> Span:
-    """One span from consecutive segments of a goroutine; the gaps between them were waits
-    at an inner boundary (a channel receive), counted in ``gap_column``."""
+#: Rows of segments read at once when merging spans: bounds the arrays :func:`_merge` reads
+#: them into, whatever the trace's size.
+_BATCH_ROWS = 1 << 16
+
+
+def _merge(tr: ExecutionTrace, runs: list[list[int]], gap_column: int) -> list[Span]:
+    """One span from each run of consecutive segments of a goroutine; the gaps between them were
+    waits at an inner boundary (a channel receive), counted in ``gap_column``."""
+    out: list[Span] = []
+    rows_to = list(itertools.accumulate(map(len, runs)))  # rows in runs[:i + 1]
+    i = 0
+    while i < len(runs):
+        done = rows_to[i - 1] if i else 0
+        j = max(i + 1, bisect.bisect_right(rows_to, done + _BATCH_ROWS))  # (at least one run)
+        _merge_batch(tr, runs[i:j], gap_column, out)
+        i = j
+    return out
+
+
+def _merge_batch(tr: ExecutionTrace, runs: list[list[int]], gap_column: int, out: list[Span]) -> None:
     s = tr.segments
-    first, last = rows[0], rows[-1]
-    if first == last:  # most spans are one segment
-        acc = s.row(first)
-        end = s.start_ns[first] + sum(acc)
-    else:
-        acc = [sum(times) for times in zip(*map(s.row, rows), strict=True)]
-        acc[gap_column] += sum([s.start_ns[b] - s.end(a) for a, b in itertools.pairwise(rows)])
-        end = s.end(last)
-    return Span(s.start_ns[first], end, s.code[first] >> 24, acc, s.queued_ns[first])
+    start, code, queued = s.start_ns, s.code, s.queued_ns
+    flat = list(itertools.chain.from_iterable(runs))
+    # The eight times of every row of the batch, read in one pass over the columns, in run order.
+    times = zip(*s.read(flat), strict=True)
+    for run in runs:
+        first = run[0]
+        if len(run) == 1:  # most spans are one segment
+            acc = list(next(times))
+            end = start[first] + sum(acc)
+        else:
+            rows = list(itertools.islice(times, len(run)))
+            acc = [sum(col) for col in zip(*rows, strict=True)]
+            ends = [start[k] + sum(t) for k, t in zip(run, rows, strict=True)]
+            acc[gap_column] += sum([start[b] - e for b, e in zip(run[1:], ends[:-1], strict=True)])
+            end = ends[-1]
+        out.append(Span(start[first], end, code[first] >> 24, acc, queued[first]))
+
+
+#: ``code`` byte 0 (``opened_by << 4 | closed_by``) -> 1 if the segment ends a request.
+_ENDS_REQUEST = bytes(int((b & 15) in _HTTP_ENDS) for b in range(256))
+#: ``code`` byte 0 -> what it is to :func:`_http1`: 0 none of these (ends any span begun),
+#: ``_OPENS`` the first segment of a request, ``_CONTINUES`` one inside a request; plus
+#: ``_CLOSES`` when it is a request's last.
+_OPENS, _CONTINUES, _CLOSES = 1, 2, 4
+_HTTP_ROLE = bytes(
+    0 if (b >> 4, b & 15) == (CLOSE_RESPONSE, CLOSE_NET_IDLE)  # upkeep after a response, up to its next read wait
+    else (_OPENS if (b >> 4) in _HTTP_ENDS else _CONTINUES if (b >> 4) in _INNER else 0)
+    | (_CLOSES if (b & 15) in _HTTP_CLOSES else 0)
+    for b in range(256))
+
+
+def _http_goroutines(s: GoroutineSegments) -> set[int]:
+    """The goroutines with a segment that ends a request or that run ``conn.serve``. Found over
+    all rows at once: most goroutines are not connections, and looking at each one's rows in
+    Python costs more than following the connections' requests."""
+    code = s.code
+    found = {c >> 24 for c in itertools.compress(code, s.code_bytes(0).translate(_ENDS_REQUEST))}
+    if HTTP_CONN_SERVE in s.functions:
+        serve = s.functions.index(HTTP_CONN_SERVE)
+        low = bytes(int(b == serve & 0xFF) for b in range(256))  # (the function's low byte first)
+        found.update(c >> 24 for c in itertools.compress(code, s.code_bytes(1).translate(low))
+                     if (c >> 8) & 0xFFFF == serve)
+    return found
 
 
 def _http1(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> list[Span]:
     s = tr.segments
-    serve = s.functions.index(HTTP_CONN_SERVE) if HTTP_CONN_SERVE in s.functions else -1
-    out: list[Span] = []
-    code = s.code
-    for rows in by_g.values():
-        codes = [code[k] for k in rows]
-        if _HTTP_ENDS.isdisjoint([c & 15 for c in codes]) and serve not in [(c >> 8) & 0xFFFF for c in codes]:
+    runs: list[list[int]] = []
+    role_of = s.code_bytes(0).translate(_HTTP_ROLE)
+    http = _http_goroutines(s)
+    for g, rows in by_g.items():
+        if g not in http:
             continue
         run: list[int] = []
-        for k, c in zip(rows, codes, strict=True):
-            opened, closed = (c >> 4) & 15, c & 15
-            if opened == CLOSE_RESPONSE and closed == CLOSE_NET_IDLE:
-                run = []  # the connection's upkeep after a response, up to its next read wait
-                continue
-            if opened in _HTTP_ENDS:
+        for k in rows:
+            role = role_of[k]
+            if role & _OPENS:
                 # After a response, a segment that ends with another response is the next
                 # request, read without waiting (it had arrived already).
                 run = [k]
-            elif run and opened in _INNER:
+            elif run and role & _CONTINUES:
                 run.append(k)
             else:
                 run = []
                 continue
-            if closed in _HTTP_CLOSES:
-                out.append(_merge(tr, run, _CHANNEL))
+            if role & _CLOSES:
+                runs.append(run)
                 run = []
-    return out
+    return _merge(tr, runs, _CHANNEL)
 
 
 def _lives(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> tuple[list[Span], str]:
     """Lives of per-request goroutines, and the function they start with."""
     s = tr.segments
-    lives: defaultdict[int, list[Span]] = defaultdict(list)
+    lives: defaultdict[int, list[list[int]]] = defaultdict(list)
     for rows in by_g.values():
         first, last = s.code[rows[0]], s.code[rows[-1]]
         if (first >> 4) & 15 != OPEN_CREATE or last & 15 != CLOSE_DESTROY:
@@ -148,16 +203,16 @@ def _lives(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> tuple[list[Span], 
         fn = (first >> 8) & 0xFFFF
         if _plumbing(s.functions[fn]):
             continue
-        lives[fn].append(_merge(tr, rows, _CHANNEL))
+        lives[fn].append(rows)
     if not lives:
         return [], ""
-    fn, spans = max(lives.items(), key=lambda kv: len(kv[1]))
-    return spans, s.functions[fn]
+    fn, runs = max(lives.items(), key=lambda kv: len(kv[1]))
+    return _merge(tr, runs, _CHANNEL), s.functions[fn]  # only the chosen function's spans are made
 
 
 def _workers(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> tuple[list[Span], str, int]:
     s = tr.segments
-    jobs: defaultdict[int, list[Span]] = defaultdict(list)
+    jobs: defaultdict[int, list[list[int]]] = defaultdict(list)
     goroutines: defaultdict[int, set[int]] = defaultdict(set)
     for g, rows in by_g.items():
         fn = (s.code[rows[0]] >> 8) & 0xFFFF
@@ -175,38 +230,46 @@ def _workers(tr: ExecutionTrace, by_g: dict[int, list[int]]) -> tuple[list[Span]
                 run = []
                 continue
             if closed == CLOSE_CHAN:
-                jobs[fn].append(_merge(tr, run, _CHANNEL))
+                jobs[fn].append(run)
                 goroutines[fn].add(g)
                 run = []
             elif closed not in _REGION:
                 run = []
     if not jobs:
         return [], "", 0
-    fn, spans = max(jobs.items(), key=lambda kv: len(kv[1]))
-    return spans, s.functions[fn], len(goroutines[fn])
+    fn, runs = max(jobs.items(), key=lambda kv: len(kv[1]))
+    return _merge(tr, runs, _CHANNEL), s.functions[fn], len(goroutines[fn])
 
 
 def _attach(tr: ExecutionTrace, spans: list[Span], by_g: dict[int, list[int]]) -> None:
     """Give annotated spans the accounting of the segments that tile them (region edges are
     segment boundaries; a task's span is only tiled when it stays on one goroutine)."""
     s = tr.segments
-    starts = {g: [s.start_ns[k] for k in rows] for g, rows in by_g.items()}
+    start = s.start_ns
+    starts: dict[int, list[int]] = {}  # of the spans' goroutines' rows, made as needed
+    tiled: list[tuple[Span, list[int]]] = []  # the spans and the rows that begin inside them
     for sp in spans:
         rows = by_g.get(sp.goroutine)
         if not rows:
             continue
-        lo = bisect.bisect_left(starts[sp.goroutine], sp.start)
+        g_starts = starts.get(sp.goroutine)
+        if g_starts is None:
+            g_starts = starts[sp.goroutine] = list(map(start.__getitem__, rows))
         inside: list[int] = []
-        for k in rows[lo:]:
-            if s.start_ns[k] >= sp.end:
+        for i in range(bisect.bisect_left(g_starts, sp.start), len(rows)):
+            if g_starts[i] >= sp.end:
                 break
-            if s.end(k) > sp.end:
-                inside = []
-                break
-            inside.append(k)
-        if not inside or s.start_ns[inside[0]] != sp.start or s.end(inside[-1]) != sp.end:
-            continue
-        merged = _merge(tr, inside, _CHANNEL)
+            inside.append(rows[i])
+        if inside and start[inside[0]] == sp.start:
+            tiled.append((sp, inside))
+    # Their rows' ends, read at once: the rows must end inside the span, the last at its end.
+    ends = iter(s.ends(list(itertools.chain.from_iterable(rows for _, rows in tiled))))
+    fits: list[tuple[Span, list[int]]] = []
+    for sp, rows in tiled:
+        row_ends = list(itertools.islice(ends, len(rows)))
+        if row_ends[-1] == sp.end and max(row_ends) <= sp.end:
+            fits.append((sp, rows))
+    for (sp, _), merged in zip(fits, _merge(tr, [rows for _, rows in fits], _CHANNEL), strict=True):
         sp.acc = merged.acc
 
 
@@ -217,14 +280,14 @@ def infer_requests(tr: ExecutionTrace) -> Requests:
         names = Counter(r.name for r in regions)
         name = names.most_common(1)[0][0]
         spans = [Span(r.start_ns or 0, r.end_ns or 0, r.goroutine) for r in regions if r.name == name]
-        _attach(tr, spans, _segment_rows(tr))
+        _attach(tr, spans, _segment_rows(tr, {sp.goroutine for sp in spans}))
         return Requests("regions", spans, f"user region {name!r}")
     tasks = [t for t in tr.tasks if t.start_ns is not None and t.end_ns is not None]
     if len(tasks) >= MIN_REQUESTS:
         names = Counter(t.name for t in tasks)
         name = names.most_common(1)[0][0]
         spans = [Span(t.start_ns or 0, t.end_ns or 0, t.goroutine) for t in tasks if t.name == name]
-        _attach(tr, spans, _segment_rows(tr))
+        _attach(tr, spans, _segment_rows(tr, {sp.goroutine for sp in spans}))
         return Requests("tasks", spans, f"user task {name!r}")
     by_g = _segment_rows(tr)
     http = _http1(tr, by_g)

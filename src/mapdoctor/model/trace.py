@@ -8,13 +8,13 @@ columnar ``array`` form.
 
 from __future__ import annotations
 
-import heapq
+import sys
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, chain, compress, groupby, repeat
-from operator import add, sub
+from itertools import accumulate, chain, compress, repeat
+from operator import add, eq, mul, sub
 from typing import overload
 
 from mapdoctor.model.stack import Stack
@@ -324,8 +324,6 @@ class GoroutineSegments:
     wait_sites: list[WaitSite] = field(default_factory=list)
     #: The row cap was reached: channel-receive boundaries after that point are missing.
     truncated: bool = False
-    #: (row count, :meth:`_rows_with_waits`) as last made.
-    _waited: tuple[int, array[int]] | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.start_ns)
@@ -338,29 +336,51 @@ class GoroutineSegments:
 
     def row(self, k: int) -> list[int]:
         """The eight times of segment ``k`` (as :meth:`accounts` orders them), read in one call."""
-        cached = self._waited
-        if cached is None or cached[0] != len(self):  # (rows are only ever appended)
-            cached = self._waited = (len(self), self._rows_with_waits())
-        waited = cached[1]
-        i = bisect_left(waited, k)
-        if i == len(waited) or waited[i] != k:  # only running: no sparse column to search
-            return [self.run_ns[k], 0, 0, 0, 0, 0, 0, 0]
-        out = [self.run_ns[k]]
+        return [col[0] for col in self.read((k,))]
+
+    def read(self, ks: Sequence[int]) -> list[array[int]]:
+        """The eight times of segments ``ks`` (any order, repeats allowed), one array per column
+        as :meth:`accounts` orders them: ``read(ks)[j][i]`` is column ``j`` of row ``ks[i]``.
+
+        Reading many rows at once keeps the per-row work in C (``map`` calls, no Python loop per
+        row and column): a sparse column with few stored rows for the rows asked is made a dict
+        once; one with many is searched (a bisect per row asked, dearer per row)."""
+        n = len(ks)
+        if n and min(ks) < 0:
+            raise IndexError("segment index out of range")
+        run = self.run_ns
+        out = [array(run.typecode, map(run.__getitem__, ks))]  # IndexError past the end
         for col in self.accounts()[1:]:
             assert isinstance(col, SparseColumn)
-            rows = col.rows
-            i = bisect_left(rows, k)
-            out.append(col.values[i] if i < len(rows) and rows[i] == k else 0)
+            rows, values = col.rows, col.values
+            if not rows:
+                out.append(array(values.typecode, bytes(n * values.itemsize)))  # all zero
+            elif len(rows) <= 4 * n:
+                stored = dict(zip(rows, values, strict=True))
+                out.append(array(values.typecode, map(stored.get, ks, repeat(0))))
+            else:
+                # pos: the last stored row <= k, or -1 (then rows[-1] is > k: no match either).
+                pos = array("q", map(sub, map(bisect_right, repeat(rows), ks), repeat(1)))
+                found = map(eq, map(rows.__getitem__, pos), ks)
+                out.append(array(values.typecode, map(mul, map(values.__getitem__, pos), found)))
         return out
 
-    def _rows_with_waits(self) -> array[int]:
-        """The rows with some time in a sparse column, in order (made on first use)."""
-        merged = heapq.merge(*(col.rows for col in self.accounts()[1:] if isinstance(col, SparseColumn)))
-        return array("I", (k for k, _ in groupby(merged)))
+    def code_bytes(self, i: int) -> bytes:
+        """Byte ``i`` of every row's ``code`` (``code >> 8 * i & 0xFF``): byte 0 is
+        ``opened_by << 4 | closed_by``, bytes 1 and 2 the function. Made in C by slicing the
+        column's memory when it is 64-bit little-endian (as it is filled), not a Python loop."""
+        code = self.code
+        if code.itemsize == 8 and sys.byteorder == "little":
+            return memoryview(code).cast("B")[i::8].tobytes()
+        return bytes([(c >> 8 * i) & 0xFF for c in code])
 
     def end(self, k: int) -> int:
         """The end of segment ``k``."""
         return self.start_ns[k] + sum(self.row(k))
+
+    def ends(self, ks: Sequence[int]) -> array[int]:
+        """The ends of segments ``ks``, read as :meth:`read` reads them."""
+        return array("q", map(add, map(self.start_ns.__getitem__, ks), map(sum, zip(*self.read(ks), strict=True))))
 
     @property
     def end_ns(self) -> array[int]:
