@@ -77,7 +77,6 @@ _COLUMN_NAMES = ("start_ns", "code", "queued_ns", "run_ns", "runnable_ns", "sysc
                  "lock_ns", "chan_ns", "gc_ns", "other_ns")
 #: The dense columns that start 32-bit (the rest of the durations are sparse columns).
 _DENSE_32 = ("queued_ns", "run_ns")
-_U32_MAX = 0xFFFFFFFF
 
 #: Pending row values kept before they are moved into the columns (bounds their memory).
 _FLUSH_AT = len(_COLUMN_NAMES) * 4096
@@ -151,12 +150,14 @@ class Accounting:
         #: for this generation's stack IDs: small keys are small Python ints, which hash and
         #: shift faster than ones past 2**30.
         self.kbits = 1
+        self._kmask = 1  # (1 << kbits) - 1: the stack ID part of a key
 
     # -- per generation ------------------------------------------------------------------
 
     def begin_generation(self, gen: Generation) -> None:
         self._gen = gen
         self.kbits = max(max(gen.stacks, default=0).bit_length(), 1)
+        self._kmask = (1 << self.kbits) - 1
         self.bcls.clear()
         self._fn_of_stack.clear()
         self._stack_cache.clear()
@@ -224,13 +225,13 @@ class Accounting:
         """The block reason and stack PCs a generation's block key stands for."""
         gen = self._gen
         assert gen is not None
-        return gen.strings.get(key >> self.kbits, ""), gen.stacks.get(key & ((1 << self.kbits) - 1), ())
+        return gen.strings.get(key >> self.kbits, ""), gen.stacks.get(key & self._kmask, ())
 
     def _kind(self, key: int) -> tuple[int, int]:
         what = self._what(key)
         got = self._kinds.get(what)
         if got is None:
-            stack = self._stack(key & ((1 << self.kbits) - 1))
+            stack = self._stack(key & self._kmask)
             got = self._kinds[what] = wait_kind(what[0], [f.function for f in stack])
         return got
 
@@ -238,7 +239,7 @@ class Accounting:
         what = self._what(key)
         idx = self._sites_of.get(what)
         if idx is None:
-            stack = self._stack(key & ((1 << self.kbits) - 1))
+            stack = self._stack(key & self._kmask)
             k = (self._kind(key)[0], stack)
             idx = self._site_index.get(k)
             if idx is None:
