@@ -8,11 +8,15 @@ both alike (median of ``--runs``):
 * **now** — ``parse_trace`` of this tree (accounting included), then request inference
   and the slow/typical breakdown (``infer_requests`` + ``latency_section``).
 
+Both sides run the same kind of build: by default compiled (the base tree's decoder modules
+are compiled here with mypyc as the install compiles this tree's, see setup.py); with
+``--pure`` both run as Python source.
+
 Target: now <= 1.25 x base. Also reports peak RSS over file size for the current parser.
 Traces: the lab's HTTP service fixtures (both Go versions) and, with ``--size-mb N``, a
 large busy trace from the trace test generator (see perf/bench_trace.py).
 
-Usage: python perf/bench_requests.py [--runs 5] [--size-mb 0] [--keep DIR]
+Usage: python perf/bench_requests.py [--runs 5] [--size-mb 0] [--keep DIR] [--pure]
 """
 
 from __future__ import annotations
@@ -69,8 +73,24 @@ def export_base(dest: Path) -> str:
     return base
 
 
-def run(mode: str, src: Path, files: list[Path]) -> tuple[float, float, int]:
-    env = {**os.environ, "PYTHONPATH": str(src)}
+def compile_base(src: Path) -> list[str]:
+    """Compile the base tree's decoder modules with mypyc, in place, as setup.py does."""
+    from mapdoctor.formats.trace.native import COMPILED
+
+    mods = [f"mapdoctor/formats/trace/{m}.py" for m in COMPILED
+            if (src / "mapdoctor" / "formats" / "trace" / f"{m}.py").is_file()]
+    done = subprocess.run([sys.executable, "-m", "mypyc", *mods], cwd=src, capture_output=True, text=True,
+                          timeout=1800)
+    if done.returncode:
+        raise SystemExit(f"compiling the base tree failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return [Path(m).stem for m in mods]
+
+
+def run(mode: str, src: Path, files: list[Path], pure: bool) -> tuple[float, float, int]:
+    env = {k: v for k, v in os.environ.items() if k != "MAPDOCTOR_PURE_PYTHON"}
+    env["PYTHONPATH"] = str(src)
+    if pure:
+        env["MAPDOCTOR_PURE_PYTHON"] = "1"
     out = subprocess.run([sys.executable, "-c", _CHILD, mode, *map(str, files)], check=True,
                          capture_output=True, text=True, timeout=3600, env=env).stdout.split()
     return float(out[0]), float(out[1]), int(out[2])
@@ -81,7 +101,13 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--size-mb", type=int, default=0, help="also a generated busy trace of this size")
     ap.add_argument("--keep", type=Path, help="reuse or keep the generated trace in this directory")
+    ap.add_argument("--pure", action="store_true", help="compare the Python sources (no compiled build)")
     args = ap.parse_args()
+    from mapdoctor.formats.trace import native
+
+    if not args.pure and native.describe() != "compiled (mypyc)":
+        raise SystemExit(f"this tree's trace decoder is not compiled ({native.describe()}): "
+                         "reinstall (pip install -e .) or pass --pure")
     sets: dict[str, list[Path]] = {"http fixtures": sorted(FIXTURES.glob("go1.*/http-*/trace.out"))}
     with tempfile.TemporaryDirectory() as tmp:
         if args.size_mb:
@@ -97,13 +123,15 @@ def main() -> None:
         base_dir = Path(tmp) / "base"
         base_dir.mkdir()
         base = export_base(base_dir)
-        results: dict[str, object] = {"base": base, "load_average_before": os.getloadavg()}
+        compiled = [] if args.pure else compile_base(base_dir / "src")
+        results: dict[str, object] = {"base": base, "build": "pure Python" if args.pure else "compiled (mypyc)",
+                                      "base_compiled": compiled, "load_average_before": os.getloadavg()}
         for name, files in sets.items():
             size = sum(f.stat().st_size for f in files)
             b_runs, n_runs = [], []
             for _ in range(args.runs):
-                b_runs.append(run("base", base_dir / "src", files))
-                n_runs.append(run("now", ROOT / "src", files))
+                b_runs.append(run("base", base_dir / "src", files, args.pure))
+                n_runs.append(run("now", ROOT / "src", files, args.pure))
             b = statistics.median(r[0] for r in b_runs)
             p = statistics.median(r[0] for r in n_runs)
             a = statistics.median(r[1] for r in n_runs)

@@ -17,7 +17,10 @@ profiled at 1 kHz, deep in varied call chains: CPU samples and their stacks) —
 one's parse seconds per MB and peak RSS over file size, and the spread of seconds per MB (target:
 within 1.5x).
 
-Usage: python perf/bench_trace.py [--size-mb 30] [--runs 3] [--keep DIR] [--mixes busy,fanout,cpu]
+The trace decoder runs as installed: compiled where the install could (see setup.py), which the
+output names; ``--pure`` runs its Python source instead.
+
+Usage: python perf/bench_trace.py [--size-mb 30] [--runs 3] [--keep DIR] [--mixes busy,fanout,cpu] [--pure]
 """
 
 from __future__ import annotations
@@ -51,7 +54,9 @@ cpu = time.process_time() - c0
 with open("/proc/self/status") as fh:
     rss = next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) * 1024
 events = sum(tr.event_counts.values())
+from mapdoctor.formats.trace import native
 print(f"{wall} {cpu} {rss} {events}")
+print(native.describe())
 """
 
 
@@ -104,10 +109,19 @@ def time_go(trace: Path) -> tuple[float, float]:
     return wall, cpu
 
 
-def time_python(trace: Path) -> tuple[float, float, int, int]:
+#: The trace decoder's build the children run (see --pure): filled in by the first child.
+DECODER: dict[str, str] = {}
+
+
+def time_python(trace: Path, pure: bool = False) -> tuple[float, float, int, int]:
+    env = {k: v for k, v in os.environ.items() if k != "MAPDOCTOR_PURE_PYTHON"}
+    if pure:
+        env["MAPDOCTOR_PURE_PYTHON"] = "1"
     out = subprocess.run([sys.executable, "-c", _CHILD, str(trace)], check=True, capture_output=True,
-                         text=True, timeout=1200)
-    wall, cpu, rss, events = out.stdout.split()
+                         text=True, timeout=1200, env=env)
+    line, build = out.stdout.splitlines()[:2]
+    DECODER.setdefault("decoder", build)
+    wall, cpu, rss, events = line.split()
     return float(wall), float(cpu), int(rss), int(events)
 
 
@@ -117,6 +131,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="reuse or keep the trace in this directory")
     ap.add_argument("--mixes", help="comma-separated event mixes to compare: " + ", ".join(MIXES))
+    ap.add_argument("--pure", action="store_true",
+                    help="run the trace decoder's Python source even where the install compiled it")
     args = ap.parse_args()
     if args.mixes:
         compare_mixes(args)
@@ -132,7 +148,7 @@ def main() -> None:
         go_runs, py_runs = [], []
         for _ in range(args.runs):
             go_runs.append(time_go(trace))
-            py_runs.append(time_python(trace))
+            py_runs.append(time_python(trace, args.pure))
         go_wall = min(w for w, _ in go_runs)
         go_cpu = min(c for _, c in go_runs)
         py_wall = min(r[0] for r in py_runs)
@@ -150,6 +166,7 @@ def main() -> None:
             "peak_rss_bytes": rss,
             "rss_over_file_size": round(rss / size, 2),
             "load_average": os.getloadavg()[0],
+            **DECODER,
         }
         print(json.dumps(result, indent=2))
 
@@ -168,7 +185,7 @@ def compare_mixes(args: argparse.Namespace) -> None:
             if not trace.is_file() or trace.stat().st_size < args.size_mb << 20:
                 trace = make_trace(workdir, args.size_mb, mix)
             size = trace.stat().st_size
-            runs = [time_python(trace) for _ in range(args.runs)]
+            runs = [time_python(trace, args.pure) for _ in range(args.runs)]
             cpu = sorted(r[1] for r in runs)[len(runs) // 2]
             rows[mix] = {"trace_mb": round(size / 2**20, 1), "events": runs[0][3],
                          "parse_cpu_s_median": round(cpu, 2), "cpu_s_per_mb": round(cpu / (size / 2**20), 3),
@@ -177,7 +194,7 @@ def compare_mixes(args: argparse.Namespace) -> None:
             print(mix, json.dumps(rows[mix]), file=sys.stderr)
         per_mb = [r["cpu_s_per_mb"] for r in rows.values()]
         print(json.dumps({"mixes": rows, "cpu_s_per_mb_spread": round(max(per_mb) / min(per_mb), 2),
-                          "load_average": os.getloadavg()[0]}, indent=2))
+                          "load_average": os.getloadavg()[0], **DECODER}, indent=2))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from mapdoctor import __version__
 from mapdoctor.cli.command import Command, UsageError
 from mapdoctor.errors import InputError
+from mapdoctor.formats.trace import native
 from mapdoctor.safetext import for_terminal
 
 #: Subcommand modules, each exposing ``COMMAND``. Imported lazily so that a command's heavy
@@ -49,7 +50,8 @@ def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
         description="Is it map growth? A verdict, the file:line responsible and the fix, "
         "from a Go service's profiles, traces, GC logs, goroutine dumps and source.",
     )
-    parser.add_argument("--version", action="version", version=f"mapdoctor {__version__}")
+    parser.add_argument("--version", action="version",
+                        version=f"mapdoctor {__version__}; trace decoder: {native.describe()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for cmd in commands:
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)

@@ -235,7 +235,7 @@ def map_file(path: Path, head: bytes) -> mmap.mmap | None:
         os.close(fd)
 
 
-def release_before(data: bytes | mmap.mmap, offset: int) -> None:
+def release_before(data: bytes | bytearray | mmap.mmap, offset: int) -> None:
     """Let the kernel drop the resident pages of a mapped input before ``offset``.
 
     Only a hint: a page used again is read back from the file, so correctness never depends
@@ -244,7 +244,7 @@ def release_before(data: bytes | mmap.mmap, offset: int) -> None:
     release_range(data, 0, offset)
 
 
-def release_range(data: bytes | mmap.mmap, start: int, end: int) -> None:
+def release_range(data: bytes | bytearray | mmap.mmap, start: int, end: int) -> None:
     """Like :func:`release_before`, for the whole pages between ``start`` and ``end``."""
     if not isinstance(data, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
         return

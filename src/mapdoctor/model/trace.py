@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, chain, compress, repeat
 from operator import add, eq, mul, sub
-from typing import overload
+from typing import Final, overload
 
 from mapdoctor.model.stack import Stack
 
@@ -199,17 +199,24 @@ def _append(col: array[int], values: Callable[[str], array[int]]) -> array[int]:
 
 
 #: Kinds of wait a goroutine can be blocked in (how its blocked time is accounted).
-WAIT_NET, WAIT_LOCK, WAIT_CHAN, WAIT_GC, WAIT_OTHER = range(1, 6)
+WAIT_NET: Final = 1
+WAIT_LOCK: Final = 2
+WAIT_CHAN: Final = 3
+WAIT_GC: Final = 4
+WAIT_OTHER: Final = 5
 WAIT_NAMES = {WAIT_NET: "network", WAIT_LOCK: "lock", WAIT_CHAN: "channel", WAIT_GC: "gc", WAIT_OTHER: "other"}
 #: Boundaries that end a segment (and begin the next): a ``net/http`` connection goroutine
 #: waiting for its next request, a channel receive, the goroutine's end.
-CLOSE_NET_IDLE, CLOSE_CHAN, CLOSE_DESTROY = 1, 3, 5
+CLOSE_NET_IDLE: Final = 1
+CLOSE_CHAN: Final = 3
+CLOSE_DESTROY: Final = 5
 #: A ``net/http`` connection goroutine, its response written, waiting for its background
 #: reader to stop (``abortPendingRead``): the end of a request even when the next one is
 #: already waiting to be read (then no network wait separates them).
-CLOSE_RESPONSE = 2
+CLOSE_RESPONSE: Final = 2
 #: A user region began or ended on the goroutine (annotated spans get the same accounting).
-CLOSE_REGION_BEGIN, CLOSE_REGION_END = 6, 7
+CLOSE_REGION_BEGIN: Final = 6
+CLOSE_REGION_END: Final = 7
 #: How a segment began: after one of the boundaries above, or at the goroutine's creation.
 OPEN_UNKNOWN, OPEN_CREATE = 0, 4
 

@@ -10,19 +10,21 @@ also written by Go 1.27). The layers follow Go's own reader (``internal/trace``)
 * :mod:`.cursor`, :mod:`.states`, :mod:`.handlers`, :mod:`.ordering` — the merge of
   per-thread streams with the scheduler state machine that validates every transition;
 * :mod:`.events` — Go-like event views; :mod:`.build` — the analysis model;
-  :mod:`.dump` — ``go tool trace -d=parsed`` style text; :mod:`.reader` — the driver.
+  :mod:`.dump` — ``go tool trace -d=parsed`` style text; :mod:`.reader` — the driver;
+* :mod:`.native` — whether the hot modules run compiled (mypyc) or as their source.
 
 See docs/TRACE.md.
 """
 
 from __future__ import annotations
 
-import mmap
-from typing import cast
+# Before any decoder module: chooses between their compiled build and their sources.
+from mapdoctor.formats.trace import native  # noqa: F401  # isort: skip
 
+# isort: split
 from mapdoctor.errors import InputError
 from mapdoctor.formats.gcpause import gc_paused
-from mapdoctor.formats.trace.batches import TraceFormatError, looks_like_header
+from mapdoctor.formats.trace.batches import TraceBytes, TraceFormatError, looks_like_header
 from mapdoctor.formats.trace.build import TraceBuilder
 from mapdoctor.formats.trace.reader import ReadOutcome, read_trace
 from mapdoctor.model.trace import ExecutionTrace
@@ -35,7 +37,7 @@ def looks_like_trace(data: bytes) -> bool:
     return looks_like_header(data)
 
 
-def parse_trace(data: bytes | mmap.mmap, path: str, *, keep_transitions: bool = False) -> ExecutionTrace:
+def parse_trace(data: TraceBytes, path: str, *, keep_transitions: bool = False) -> ExecutionTrace:
     """Parse a whole execution trace into the analysis model.
 
     ``keep_transitions`` also keeps every goroutine state transition (memory grows with
@@ -50,7 +52,7 @@ def parse_trace(data: bytes | mmap.mmap, path: str, *, keep_transitions: bool = 
     builder = TraceBuilder(keep_transitions=keep_transitions)
     try:
         with gc_paused():
-            outcome: ReadOutcome = read_trace(cast(bytes, data), builder, emit_all=keep_transitions)
+            outcome: ReadOutcome = read_trace(data, builder, emit_all=keep_transitions)
             return builder.result(outcome)
     except TraceFormatError as err:
         raise InputError(path, "trace", str(err)) from None

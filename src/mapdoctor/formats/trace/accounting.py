@@ -22,7 +22,7 @@ so that the hot paths touch one list per event.
 from __future__ import annotations
 
 from array import array
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from mapdoctor.model.stack import Frame, Stack
 from mapdoctor.model.trace import (
@@ -43,29 +43,39 @@ if TYPE_CHECKING:
     from mapdoctor.formats.trace.generations import Generation
 
 # Slots of a goroutine's state list after the ordering's own four (status, seq gen, seq,
-# runnable since).
-A_T = 4  # time of the last accounted change
-A_SLOT = 5  # index of the accumulator the goroutine's time goes to now
-A_KEY = 6  # the current wait: reason string ID << key bits | stack ID, or -(site index + 1)
-A_FN = 7  # index of the goroutine's start function in ``functions`` (0 = unknown)
-A_SEG = 8  # start of the open segment; SEG_UNKNOWN: began before the trace; SEG_WAITING: none open
-A_OPEN = 9  # how the open segment began (the boundary it followed; 0 = creation or unknown)
-ACC_RUN, ACC_RUNNABLE, ACC_SYSCALL, ACC_NET, ACC_LOCK, ACC_CHAN, ACC_GC, ACC_OTHER = range(10, 18)
-NACC = 8
-A_QUEUED = 18  # when woken from a boundary: the wake-up time, then how long it waited to run
-A_SYS = 19  # end of the goroutine's last syscall in the open segment (-1: none)
-A_SNAP = 20  # the accumulators at that moment (a list, or 0)
-A_PREV = 21  # end of the syscall before that one, and its snapshot: for a net/http
-A_PSNAP = 22  # connection, the response write that precedes the last (failing) read
-SLOTS = 23
-SEG_UNKNOWN = -1
-SEG_WAITING = -2  # no segment open: waiting at a boundary
-SEG_QUEUED = -3  # woken from a boundary, not yet running: the segment opens when it runs
-OPEN_CREATE = 4
-#: What a segment's close leaves in slots A_SEG onwards, per boundary kind (one slice
+# runnable since). Final, like the hot constants of .spec, .states and model.trace: the
+# compiled build (see .native) inlines them, where a module global costs a dictionary
+# lookup at each use.
+A_T: Final = 4  # time of the last accounted change
+A_SLOT: Final = 5  # index of the accumulator the goroutine's time goes to now
+A_KEY: Final = 6  # the current wait: reason string ID << key bits | stack ID, or -(site index + 1)
+A_FN: Final = 7  # index of the goroutine's start function in ``functions`` (0 = unknown)
+A_SEG: Final = 8  # start of the open segment; SEG_UNKNOWN: began before the trace; SEG_WAITING: none open
+A_OPEN: Final = 9  # how the open segment began (the boundary it followed; 0 = creation or unknown)
+ACC_RUN: Final = 10
+ACC_RUNNABLE: Final = 11
+ACC_SYSCALL: Final = 12
+ACC_NET: Final = 13
+ACC_LOCK: Final = 14
+ACC_CHAN: Final = 15
+ACC_GC: Final = 16
+ACC_OTHER: Final = 17
+NACC: Final = 8
+A_QUEUED: Final = 18  # when woken from a boundary: the wake-up time, then how long it waited to run
+A_SYS: Final = 19  # end of the goroutine's last syscall in the open segment (-1: none)
+A_PREV: Final = 20  # end of the syscall before that one (-1: none): for a net/http connection,
+# the response write that precedes the last (failing) read
+A_SNAP: Final = 21  # NACC slots: the accumulators at A_SYS (meaningful only while A_SYS >= 0)
+A_PSNAP: Final = A_SNAP + NACC  # NACC slots: the accumulators at A_PREV (while A_PREV >= 0)
+SLOTS: Final = A_PSNAP + NACC
+SEG_UNKNOWN: Final = -1
+SEG_WAITING: Final = -2  # no segment open: waiting at a boundary
+SEG_QUEUED: Final = -3  # woken from a boundary, not yet running: the segment opens when it runs
+OPEN_CREATE: Final = 4
+#: What a segment's close leaves in slots A_SEG to A_PREV, per boundary kind (one slice
 #: assignment): no segment open, opened by this boundary when it reopens, accumulators
-#: zero, no syscall seen.
-_RESET = [[SEG_WAITING, kind, *[0] * NACC, 0, -1, 0, -1, 0] for kind in range(16)]
+#: zero, no syscall seen (so the snapshots are not read).
+_RESET = [[SEG_WAITING, kind, *[0] * NACC, 0, -1, -1] for kind in range(16)]
 _WAIT_SLOT = {WAIT_NET: ACC_NET, WAIT_LOCK: ACC_LOCK, WAIT_CHAN: ACC_CHAN, WAIT_GC: ACC_GC,
               WAIT_OTHER: ACC_OTHER}
 _SLOT_WAIT = {v: k for k, v in _WAIT_SLOT.items()}
@@ -87,9 +97,12 @@ _GC_FRAMES = ("runtime.gcMarkDone", "runtime.gcStart", "runtime.gcAssistAlloc", 
 _CHAN_REASONS = frozenset({"chan receive", "chan send", "select", "sync.(*Cond).Wait", "forever"})
 
 
+_ZERO_ACC = (0,) * NACC
+
+
 def new_state(status: int, gen: int, runnable_since: int, t: int, slot: int, seg: int, fn: int) -> list[int]:
     """A goroutine's state list: the ordering's four slots, then the accounting slots."""
-    return [status, gen, 0, runnable_since, t, slot, 0, fn, seg, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0, -1, 0]
+    return [status, gen, 0, runnable_since, t, slot, 0, fn, seg, 0, *_ZERO_ACC, 0, -1, -1, *_ZERO_ACC, *_ZERO_ACC]
 
 
 def wait_kind(reason: str, functions: list[str]) -> tuple[int, int]:
@@ -301,16 +314,16 @@ class Accounting:
                 rows += (start, g << 24 | st[A_FN] << 8 | opened << 4 | kind, st[A_QUEUED] if opened else 0)
                 # The accumulators at the end: now, or (ending at st[A_PREV] or st[A_SYS])
                 # those of the response write. No end is stored: the times add up to it.
-                if kind == CLOSE_NET_IDLE and st[A_PREV] > start and st[A_PSNAP]:
-                    rows += st[A_PSNAP]  # type: ignore[arg-type]
-                elif kind == CLOSE_RESPONSE and st[A_SYS] > start and st[A_SNAP]:
-                    rows += st[A_SNAP]  # type: ignore[arg-type]  # the response write just before
+                if kind == CLOSE_NET_IDLE and st[A_PREV] > start:
+                    rows += st[A_PSNAP:A_PSNAP + NACC]
+                elif kind == CLOSE_RESPONSE and st[A_SYS] > start:
+                    rows += st[A_SNAP:A_SNAP + NACC]  # the response write just before
                 else:
                     rows += st[ACC_RUN:ACC_RUN + NACC]
                 self._nrows += 1
                 if len(rows) >= _FLUSH_AT:
                     self.flush()
-        st[A_SEG:] = _RESET[kind]
+        st[A_SEG:A_PREV + 1] = _RESET[kind]
 
     @staticmethod
     def opened(st: list[int], t: int) -> None:

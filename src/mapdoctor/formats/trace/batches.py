@@ -8,12 +8,18 @@ Batches are never copied: a :class:`Batch` holds offsets into the trace bytes.
 
 from __future__ import annotations
 
+import mmap
 import re
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from mapdoctor.formats.trace import spec
 
-HEADER_LEN = 16
+#: What the layers read a trace from: the file's bytes, a decompressed buffer, or a
+#: read-only map of the file. They only index, slice, search and ``len`` it. (The compiled
+#: build checks argument types at run time, so the annotation has to say all three.)
+TraceBytes = bytes | bytearray | mmap.mmap
+
+HEADER_LEN: Final = 16
 _HEADER = re.compile(rb"go 1\.(\d{1,4}) trace\x00\x00\x00")
 
 
@@ -27,11 +33,11 @@ class TraceFormatError(Exception):
         self.truncated = truncated
 
 
-def looks_like_header(data: bytes) -> bool:
+def looks_like_header(data: TraceBytes) -> bool:
     return _HEADER.match(data) is not None
 
 
-def read_header(data: bytes) -> int:
+def read_header(data: TraceBytes) -> int:
     """The trace version ``N`` of a ``go 1.N trace`` header; raises for other versions."""
     m = _HEADER.match(data)
     if m is None:
@@ -48,7 +54,7 @@ def read_header(data: bytes) -> int:
     return version
 
 
-def uvarint(data: bytes | memoryview, pos: int, end: int, what: str) -> tuple[int, int]:
+def uvarint(data: TraceBytes | memoryview, pos: int, end: int, what: str) -> tuple[int, int]:
     """Decode one unsigned LEB128 varint as Go's ``binary.Uvarint`` does (at most 10 bytes)."""
     x = 0
     shift = 0
@@ -79,15 +85,15 @@ class Batch(NamedTuple):
     exp: int  # experiment ID, 0 for regular batches
     offset: int  # offset of the batch header in the trace
 
-    def first_byte(self, data: bytes) -> int:
+    def first_byte(self, data: TraceBytes) -> int:
         return data[self.start] if self.end > self.start else -1
 
 
 #: ``m`` of the synthetic batch standing for an in-band end-of-generation marker.
-NO_THREAD = -1
+NO_THREAD: Final = -1
 
 
-def read_batch(data: bytes, pos: int) -> Batch:
+def read_batch(data: TraceBytes, pos: int) -> Batch:
     """The batch whose header starts at ``pos`` (which must be before the end of data)."""
     end = len(data)
     typ = data[pos]

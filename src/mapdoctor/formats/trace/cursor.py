@@ -12,7 +12,7 @@ different threads come out decides the timestamps the reader assigns.
 from __future__ import annotations
 
 from mapdoctor.formats.limits import release_range
-from mapdoctor.formats.trace.batches import Batch, TraceFormatError
+from mapdoctor.formats.trace.batches import Batch, TraceBytes, TraceFormatError
 from mapdoctor.formats.trace.spec import VersionTable
 from mapdoctor.formats.trace.varints import decode_all, decode_events_exact
 
@@ -21,7 +21,7 @@ class Cursor:
     __slots__ = ("batches", "bidx", "data", "exact", "fast", "freq", "i", "m", "ms", "n", "names", "time",
                  "typ", "vals", "width")
 
-    def __init__(self, m: int, ms: list[int], batches: list[Batch], data: bytes, freq: float,
+    def __init__(self, m: int, ms: list[int], batches: list[Batch], data: TraceBytes, freq: float,
                  table: VersionTable) -> None:
         self.m = m
         self.ms = ms  # the thread's state: [goroutine, proc] (-1 for none)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import Final, NoReturn
 
 from mapdoctor.formats.limits import RAISE_HINT, current_budget, describe_bytes
 from mapdoctor.formats.trace import spec
-from mapdoctor.formats.trace.batches import HEADER_LEN, Batch, TraceFormatError, read_batch, uvarint
+from mapdoctor.formats.trace.batches import HEADER_LEN, Batch, TraceBytes, TraceFormatError, read_batch, uvarint
 from mapdoctor.formats.trace.varints import decode_all
 
 #: A CPU sample: (time in ns, thread, proc, goroutine or -1, stack ID).
@@ -59,7 +59,7 @@ class Generation:
         return int(ticks * self.freq)
 
 
-def read_generations(data: bytes, version: int) -> Iterator[Generation]:
+def read_generations(data: TraceBytes, version: int) -> Iterator[Generation]:
     """The generations of a trace in order.
 
     Raises :class:`TraceFormatError` where the data stops making sense; when the data
@@ -72,7 +72,7 @@ def read_generations(data: bytes, version: int) -> Iterator[Generation]:
         yield from _read_with_spill(data, version)
 
 
-def _read_delimited(data: bytes, version: int) -> Iterator[Generation]:
+def _read_delimited(data: TraceBytes, version: int) -> Iterator[Generation]:
     pos = HEADER_LEN
     size = len(data)
     while pos < size:
@@ -101,7 +101,7 @@ def _read_delimited(data: bytes, version: int) -> Iterator[Generation]:
         yield gen
 
 
-def _read_with_spill(data: bytes, version: int) -> Iterator[Generation]:
+def _read_with_spill(data: TraceBytes, version: int) -> Iterator[Generation]:
     pos = HEADER_LEN
     size = len(data)
     spill: Batch | None = None
@@ -140,7 +140,7 @@ def _read_with_spill(data: bytes, version: int) -> Iterator[Generation]:
             raise spill_err
 
 
-def _add_batch(gen: Generation, b: Batch, data: bytes) -> None:
+def _add_batch(gen: Generation, b: Batch, data: TraceBytes) -> None:
     if gen.min_ts == 0 or b.time < gen.min_ts:
         gen.min_ts = b.time
     first = b.first_byte(data)
@@ -165,7 +165,7 @@ def _add_batch(gen: Generation, b: Batch, data: bytes) -> None:
             batches.append(b)
 
 
-def _add_strings(gen: Generation, b: Batch, data: bytes) -> None:
+def _add_strings(gen: Generation, b: Batch, data: TraceBytes) -> None:
     pos, end = b.start + 1, b.end
     strings = gen.strings
     while pos < end:
@@ -183,7 +183,7 @@ def _add_strings(gen: Generation, b: Batch, data: bytes) -> None:
         pos += n
 
 
-def _add_stacks(gen: Generation, b: Batch, data: bytes) -> None:
+def _add_stacks(gen: Generation, b: Batch, data: TraceBytes) -> None:
     vals = decode_all(data, b.start + 1, b.end)
     if vals is None:
         _stacks_error(b, data)
@@ -205,7 +205,7 @@ def _add_stacks(gen: Generation, b: Batch, data: bytes) -> None:
         i += 4 * nframes
 
 
-def _stacks_error(b: Batch, data: bytes) -> NoReturn:
+def _stacks_error(b: Batch, data: TraceBytes) -> NoReturn:
     """Walk a bad stack batch byte by byte to say precisely what is wrong, and where."""
     pos, end = b.start + 1, b.end
     seen: set[int] = set()
@@ -227,14 +227,14 @@ def _stacks_error(b: Batch, data: bytes) -> NoReturn:
 
 #: What one CPU sample costs once decoded (its tuple, its integers, its list slot, and the
 #: sorted copy made at the end of the generation), for the memory budget.
-CPU_SAMPLE_BYTES = 300
+CPU_SAMPLE_BYTES: Final = 300
 
 
 #: Bytes >= 0x80 continue a varint; every other byte ends one.
 _CONTINUATION = bytes(range(0x80, 0x100))
 
 
-def _add_cpu_samples(gen: Generation, b: Batch, data: bytes) -> None:
+def _add_cpu_samples(gen: Generation, b: Batch, data: TraceBytes) -> None:
     samples = gen.cpu_samples
     # Counted before they are materialised, even as integers: a few MB of gzip inflate to
     # hundreds of MB of samples that share one timestamp, and decoding one such batch to a
@@ -262,7 +262,7 @@ def _add_cpu_samples(gen: Generation, b: Batch, data: bytes) -> None:
                         g - (1 << 64) if g >= 1 << 63 else (g or -1), vals[i + 5]))
 
 
-def _set_sync(gen: Generation, b: Batch, data: bytes) -> None:
+def _set_sync(gen: Generation, b: Batch, data: TraceBytes) -> None:
     pos, end = b.start, b.end
     if gen.version >= 25:
         pos += 1  # the EvSync byte
@@ -290,7 +290,7 @@ def _set_sync(gen: Generation, b: Batch, data: bytes) -> None:
             raise TraceFormatError(pos - 1, f"expected frequency or clock snapshot event, got {typ}")
 
 
-def _finish(gen: Generation, data: bytes) -> None:
+def _finish(gen: Generation, data: TraceBytes) -> None:
     if gen.freq == 0.0:
         raise TraceFormatError(gen.offset, f"no frequency event found in generation {gen.number}")
     if gen.version >= 25 and gen.clock is None:

@@ -118,7 +118,7 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
     def syscall_done(st: list[int], t: int, slot: int) -> None:
         to_slot(st, t, slot)
         st[A_SYS] = t
-        st[A_SNAP] = st[ACC_RUN:ACC_RUN + NACC]  # type: ignore[call-overload]
+        st[A_SNAP:A_SNAP + NACC] = st[ACC_RUN:ACC_RUN + NACC]
 
     def block(g: int, st: list[int], t: int, key: int) -> None:
         c = bcls.get(key)
@@ -524,8 +524,9 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
         st[ACC_RUN] += t - st[A_T]  # to_slot, inlined: it was running
         st[A_T] = t
         st[A_SLOT] = ACC_SYSCALL
+        if st[A_SYS] >= 0:  # else A_PREV says "none" and the snapshot is not read
+            st[A_PSNAP:A_PSNAP + NACC] = st[A_SNAP:A_SNAP + NACC]
         st[A_PREV] = st[A_SYS]
-        st[A_PSNAP] = st[A_SNAP]
         ps[0] = P_SYSCALL
         ps[2] = seq
         if emit_all:
@@ -554,7 +555,7 @@ def make_handlers(o: Ordering) -> tuple[list[Handler], Callable[[Generation], No
         st[A_T] = t
         st[A_SLOT] = ACC_RUN
         st[A_SYS] = t
-        st[A_SNAP] = st[ACC_RUN:ACC_RUN + NACC]  # type: ignore[call-overload]
+        st[A_SNAP:A_SNAP + NACC] = st[ACC_RUN:ACC_RUN + NACC]
         ps[0] = P_RUNNING
         if emit_all:
             push((spec.EV_GO_SYSCALL_END, t, g, p, m, vals, i))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from array import array
 from collections import defaultdict
-from typing import Protocol
+from typing import Final, Protocol
 
 from mapdoctor.formats.trace import spec
 from mapdoctor.formats.trace.accounting import (
@@ -40,7 +40,7 @@ from mapdoctor.formats.trace.accounting import (
     SEG_WAITING,
     Accounting,
 )
-from mapdoctor.formats.trace.batches import TraceFormatError
+from mapdoctor.formats.trace.batches import TraceBytes, TraceFormatError
 from mapdoctor.formats.trace.cursor import Cursor, heap_insert, heap_remove, heap_update, sift_down
 from mapdoctor.formats.trace.generations import Generation
 from mapdoctor.formats.trace.handlers import make_handlers
@@ -58,10 +58,10 @@ from mapdoctor.model.trace import SchedWaits
 
 _OUT_OF_RANGE = "timestamp or value out of range (corrupt trace)"
 #: Records per chunk handed to the sink.
-CHUNK = 8192
+CHUNK: Final = 8192
 #: Scheduling waits gathered as 64-bit values before they move to the compact columns: a
 #: busy generation has millions, which held whole would double the memory they take.
-WAITS_CHUNK = 1 << 16
+WAITS_CHUNK: Final = 1 << 16
 
 class SinkFailure(Exception):
     """Wraps an exception raised by a sink, so it is not mistaken for bad trace data."""
@@ -114,7 +114,7 @@ class Ordering:
 
     # -- driving -----------------------------------------------------------------------
 
-    def run_generation(self, gen: Generation, data: bytes, sink: EventSink) -> None:
+    def run_generation(self, gen: Generation, data: TraceBytes, sink: EventSink) -> None:
         """Emit every event of ``gen`` to ``sink``, preceded by the generation's sync."""
         if self.initial_gen == 0:
             self.initial_gen = gen.number
@@ -206,7 +206,7 @@ class Ordering:
         ifreq = int(freq) if freq.is_integer() and freq < 1 << 16 else 0
         never = 1 << 127
         quiet = not self.emit_all
-        gget = self.gstates.get
+        gstates = self.gstates
         gen_no = gen.number
         strings, stacks = gen.strings, gen.stacks
         blocks = self.block_reasons_by_id
@@ -252,7 +252,7 @@ class Ordering:
                     # their records are not wanted: same checks and effects as the
                     # go_start/go_block/go_unblock handlers, minus the call; anything
                     # unusual goes to the handler.
-                    if (typ == EV_GO_START and quiet and (st := gget(vals[i + 2])) is not None
+                    if (typ == EV_GO_START and quiet and (st := gstates.get(vals[i + 2])) is not None
                             and st[0] == G_RUNNABLE and st[1] == gen_no and st[2] + 1 == vals[i + 3]
                             and ms[0] == -1 and ms[1] != -1):
                         st[0] = G_RUNNING
@@ -276,7 +276,7 @@ class Ordering:
                         ms[0] = vals[i + 2]
                         n_start += 1
                         last = ft
-                    elif (typ == EV_GO_BLOCK and quiet and ms[1] != -1 and (st := gget(ms[0])) is not None
+                    elif (typ == EV_GO_BLOCK and quiet and ms[1] != -1 and (st := gstates.get(ms[0])) is not None
                             and st[0] == G_RUNNING and vals[i + 2] in strings and vals[i + 3] in stacks):
                         st[0] = G_WAITING
                         blocks[vals[i + 2]] += 1
@@ -293,7 +293,7 @@ class Ordering:
                         ms[0] = -1
                         n_block += 1
                         last = ft
-                    elif (typ == EV_GO_UNBLOCK and quiet and (st := gget(vals[i + 2])) is not None
+                    elif (typ == EV_GO_UNBLOCK and quiet and (st := gstates.get(vals[i + 2])) is not None
                             and st[0] == G_WAITING and st[1] == gen_no and st[2] + 1 == vals[i + 3]
                             and vals[i + 4] in stacks):
                         st[0] = G_RUNNABLE

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mapdoctor.formats.limits import release_before
-from mapdoctor.formats.trace.batches import HEADER_LEN, TraceFormatError, read_header
+from mapdoctor.formats.trace.batches import HEADER_LEN, TraceBytes, TraceFormatError, read_header
 from mapdoctor.formats.trace.generations import read_generations
 from mapdoctor.formats.trace.ordering import EventSink, Ordering
 
@@ -25,7 +25,7 @@ class ReadOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def read_trace(data: bytes, sink: EventSink, *, emit_all: bool = True) -> ReadOutcome:
+def read_trace(data: TraceBytes, sink: EventSink, *, emit_all: bool = True) -> ReadOutcome:
     """Feed the events of ``data`` to ``sink``; raises :class:`TraceFormatError`.
 
     With ``emit_all`` False the bulk scheduling events are only counted and summarised

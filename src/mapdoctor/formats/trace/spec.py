@@ -12,6 +12,7 @@ is a prefix of the full one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 #: ``go 1.N trace`` header values of the generation-based format, mapped to the last
 #: event type that version may contain (``internal/trace/version/version.go``).
@@ -21,84 +22,92 @@ SUPPORTED_VERSIONS = (22, 23, 25, 26)
 OLD_FORMAT_VERSIONS = (11, 19, 21)
 
 # Structural events.
-EV_NONE = 0
-EV_EVENT_BATCH = 1
-EV_STACKS = 2
-EV_STACK = 3
-EV_STRINGS = 4
-EV_STRING = 5
-EV_CPU_SAMPLES = 6
-EV_CPU_SAMPLE = 7
-EV_FREQUENCY = 8
+EV_NONE: Final = 0
+EV_EVENT_BATCH: Final = 1
+EV_STACKS: Final = 2
+EV_STACK: Final = 3
+EV_STRINGS: Final = 4
+EV_STRING: Final = 5
+EV_CPU_SAMPLES: Final = 6
+EV_CPU_SAMPLE: Final = 7
+EV_FREQUENCY: Final = 8
 # Procs.
-EV_PROCS_CHANGE = 9
-EV_PROC_START = 10
-EV_PROC_STOP = 11
-EV_PROC_STEAL = 12
-EV_PROC_STATUS = 13
+EV_PROCS_CHANGE: Final = 9
+EV_PROC_START: Final = 10
+EV_PROC_STOP: Final = 11
+EV_PROC_STEAL: Final = 12
+EV_PROC_STATUS: Final = 13
 # Goroutines.
-EV_GO_CREATE = 14
-EV_GO_CREATE_SYSCALL = 15
-EV_GO_START = 16
-EV_GO_DESTROY = 17
-EV_GO_DESTROY_SYSCALL = 18
-EV_GO_STOP = 19
-EV_GO_BLOCK = 20
-EV_GO_UNBLOCK = 21
-EV_GO_SYSCALL_BEGIN = 22
-EV_GO_SYSCALL_END = 23
-EV_GO_SYSCALL_END_BLOCKED = 24
-EV_GO_STATUS = 25
+EV_GO_CREATE: Final = 14
+EV_GO_CREATE_SYSCALL: Final = 15
+EV_GO_START: Final = 16
+EV_GO_DESTROY: Final = 17
+EV_GO_DESTROY_SYSCALL: Final = 18
+EV_GO_STOP: Final = 19
+EV_GO_BLOCK: Final = 20
+EV_GO_UNBLOCK: Final = 21
+EV_GO_SYSCALL_BEGIN: Final = 22
+EV_GO_SYSCALL_END: Final = 23
+EV_GO_SYSCALL_END_BLOCKED: Final = 24
+EV_GO_STATUS: Final = 25
 # Stop-the-world.
-EV_STW_BEGIN = 26
-EV_STW_END = 27
+EV_STW_BEGIN: Final = 26
+EV_STW_END: Final = 27
 # GC.
-EV_GC_ACTIVE = 28
-EV_GC_BEGIN = 29
-EV_GC_END = 30
-EV_GC_SWEEP_ACTIVE = 31
-EV_GC_SWEEP_BEGIN = 32
-EV_GC_SWEEP_END = 33
-EV_GC_MARK_ASSIST_ACTIVE = 34
-EV_GC_MARK_ASSIST_BEGIN = 35
-EV_GC_MARK_ASSIST_END = 36
-EV_HEAP_ALLOC = 37
-EV_HEAP_GOAL = 38
+EV_GC_ACTIVE: Final = 28
+EV_GC_BEGIN: Final = 29
+EV_GC_END: Final = 30
+EV_GC_SWEEP_ACTIVE: Final = 31
+EV_GC_SWEEP_BEGIN: Final = 32
+EV_GC_SWEEP_END: Final = 33
+EV_GC_MARK_ASSIST_ACTIVE: Final = 34
+EV_GC_MARK_ASSIST_BEGIN: Final = 35
+EV_GC_MARK_ASSIST_END: Final = 36
+EV_HEAP_ALLOC: Final = 37
+EV_HEAP_GOAL: Final = 38
 # Annotations.
-EV_GO_LABEL = 39
-EV_USER_TASK_BEGIN = 40
-EV_USER_TASK_END = 41
-EV_USER_REGION_BEGIN = 42
-EV_USER_REGION_END = 43
-EV_USER_LOG = 44
+EV_GO_LABEL: Final = 39
+EV_USER_TASK_BEGIN: Final = 40
+EV_USER_TASK_END: Final = 41
+EV_USER_REGION_BEGIN: Final = 42
+EV_USER_REGION_END: Final = 43
+EV_USER_LOG: Final = 44
 # Coroutines (Go 1.23).
-EV_GO_SWITCH = 45
-EV_GO_SWITCH_DESTROY = 46
-EV_GO_CREATE_BLOCKED = 47
+EV_GO_SWITCH: Final = 45
+EV_GO_SWITCH_DESTROY: Final = 46
+EV_GO_CREATE_BLOCKED: Final = 47
 # Goroutine status with a stack (Go 1.23).
-EV_GO_STATUS_STACK = 48
+EV_GO_STATUS_STACK: Final = 48
 # Experimental batch (Go 1.23).
-EV_EXPERIMENTAL_BATCH = 49
+EV_EXPERIMENTAL_BATCH: Final = 49
 # Sync batch and clock snapshot (Go 1.25).
-EV_SYNC = 50
-EV_CLOCK_SNAPSHOT = 51
+EV_SYNC: Final = 50
+EV_CLOCK_SNAPSHOT: Final = 51
 # In-band end of generation (Go 1.26).
-EV_END_OF_GENERATION = 52
+EV_END_OF_GENERATION: Final = 52
 
 #: First experimental event type (``MaxEvent + 1``).
-EV_FIRST_EXPERIMENTAL = 128
+EV_FIRST_EXPERIMENTAL: Final = 128
 
 #: Limits the runtime never exceeds (``tracev2/events.go``); larger values mean corruption.
-MAX_BATCH_SIZE = 64 << 10
-MAX_FRAMES_PER_STACK = 128
-MAX_STRING_SIZE = 1 << 10
+MAX_BATCH_SIZE: Final = 64 << 10
+MAX_FRAMES_PER_STACK: Final = 128
+MAX_STRING_SIZE: Final = 1 << 10
 
 # Goroutine statuses on the wire (tracev2.GoStatus).
-GO_BAD, GO_RUNNABLE, GO_RUNNING, GO_SYSCALL, GO_WAITING = range(5)
+GO_BAD: Final = 0
+GO_RUNNABLE: Final = 1
+GO_RUNNING: Final = 2
+GO_SYSCALL: Final = 3
+GO_WAITING: Final = 4
 # P statuses on the wire (tracev2.ProcStatus); SyscallAbandoned appears from Go 1.27.
-PROC_BAD, PROC_RUNNING, PROC_IDLE, PROC_SYSCALL, PROC_SYSCALL_ABANDONED = range(5)
+PROC_BAD: Final = 0
+PROC_RUNNING: Final = 1
+PROC_IDLE: Final = 2
+PROC_SYSCALL: Final = 3
+PROC_SYSCALL_ABANDONED: Final = 4
 
-ALLOC_FREE_EXPERIMENT = 1
+ALLOC_FREE_EXPERIMENT: Final = 1
 EXPERIMENT_NAMES = {0: "None", ALLOC_FREE_EXPERIMENT: "AllocFree"}
 
 

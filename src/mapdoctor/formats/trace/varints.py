@@ -9,10 +9,10 @@ as one-byte varints. Experimental event types (>= 0x80) do not, and
 
 from __future__ import annotations
 
-from mapdoctor.formats.trace.batches import TraceFormatError, uvarint
+from mapdoctor.formats.trace.batches import TraceBytes, TraceFormatError, uvarint
 
 
-def decode_all(data: bytes, start: int, end: int) -> list[int] | None:
+def decode_all(data: TraceBytes, start: int, end: int) -> list[int] | None:
     """All varints of ``data[start:end]``, or None if the bytes end inside a varint or
     one is longer than 10 bytes (the caller then re-reads exactly to report where)."""
     if end <= start:
@@ -41,7 +41,7 @@ def decode_all(data: bytes, start: int, end: int) -> list[int] | None:
     return out
 
 
-def decode_events_exact(data: bytes, start: int, end: int, width: tuple[int, ...],
+def decode_events_exact(data: TraceBytes, start: int, end: int, width: tuple[int, ...],
                         names: tuple[str, ...]) -> tuple[list[int], list[int]]:
     """Decode a batch of timed events byte by byte, raw type bytes included.
 
