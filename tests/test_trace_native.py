@@ -11,6 +11,7 @@ import hashlib
 import importlib.machinery
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -69,9 +70,17 @@ def test_both_builds_give_the_same_model() -> None:
     assert default == pure
 
 
-def test_a_current_build_runs_compiled() -> None:
-    """Where the install compiled the decoder, it is what runs (else the build broke)."""
-    if native._reason_for_source(Path(native.__file__).parent):
+def test_the_install_compiled_the_decoder_and_it_runs() -> None:
+    """With a C compiler, the install compiles the decoder (a build that silently fell back
+    to the source fails here), and a current build is what runs."""
+    folder = Path(native.__file__).parent
+    if os.environ.get(native.PURE_ENV, "") not in ("", "0"):
+        pytest.skip(f"{native.PURE_ENV} is set")
+    if not native._built(folder):
+        if shutil.which("cc") is None and shutil.which("gcc") is None:
+            pytest.skip("no C compiler: the decoder runs as its source")
+        pytest.fail("the install did not compile the trace decoder; `pip install -v -e .` shows why")
+    if native._reason_for_source(folder):
         pytest.skip(f"the decoder runs as source here: {native.describe()}")
     tr = parse_trace((ROOT / "tests" / "fixtures" / "trace" / "go1.27-tiny.trace").read_bytes(), "t")
     assert tr.event_counts

@@ -21,6 +21,7 @@ so that the hot paths touch one list per event.
 
 from __future__ import annotations
 
+import sys
 from array import array
 from typing import TYPE_CHECKING, Final
 
@@ -82,6 +83,9 @@ _SLOT_WAIT = {v: k for k, v in _WAIT_SLOT.items()}
 #: Rows kept at most (about 24 bytes each, plus 8 per non-zero wait time): past it,
 #: channel-receive boundaries are no longer recorded, and the segments are marked truncated.
 MAX_SEGMENTS = 1_000_000
+
+#: Where the most significant byte of each 8-byte value is, in an array's bytes.
+_TOP_BYTE: Final = 7 if sys.byteorder == "little" else 0
 
 _COLUMN_NAMES = ("start_ns", "code", "queued_ns", "run_ns", "runnable_ns", "syscall_ns", "net_ns",
                  "lock_ns", "chan_ns", "gc_ns", "other_ns")
@@ -180,18 +184,27 @@ class Accounting:
         rows = self._rows
         if rows:
             width = len(self._cols)
-            flat = array("q", rows)  # one conversion; strided array slices are copied in C
+            try:
+                # One conversion; strided array slices are copied in C. Unsigned first: the
+                # values are times and codes, and it converts several times faster than "q".
+                flat = array("Q", rows)
+            except OverflowError:
+                flat = array("q", rows)
             for c, col in enumerate(self._cols):
                 part = flat[c::width]
                 if isinstance(col, SparseColumn):
                     if part.tobytes().count(0) == len(part) * part.itemsize:
                         col.pad(len(part))  # all zero (most wait kinds, most of the time)
-                        continue
-                elif col.typecode == "I":
+                    else:
+                        col.extend(part)
+                    continue
+                if col.typecode == "I":
                     try:
                         part = array("I", part)  # (negative or too large: OverflowError)
                     except OverflowError:
                         col = self._widen(c)
+                if col.typecode != part.typecode:  # a 64-bit column: signed
+                    part = _as_signed(part)
                 col.extend(part)
             rows.clear()
         return self.out
@@ -331,6 +344,15 @@ class Accounting:
         st[A_SEG] = t
         st[A_QUEUED] = t - st[A_QUEUED]
         st[ACC_RUNNABLE] = 0
+
+
+def _as_signed(part: array[int]) -> array[int]:
+    """``part`` (unsigned 64-bit) as signed 64-bit, in C: OverflowError, as a conversion
+    would raise, when a value is 2**63 or more."""
+    raw = part.tobytes()
+    if raw and max(raw[_TOP_BYTE::8]) >= 0x80:
+        raise OverflowError("a value does not fit in 64 signed bits")
+    return array("q", raw)
 
 
 def slot_wait_kind(slot: int) -> int:

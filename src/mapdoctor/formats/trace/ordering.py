@@ -96,8 +96,10 @@ class Ordering:
         # Scheduling latency: when a goroutine started running after waiting as runnable.
         # The hot paths append to these two (bound methods: they stay the same arrays);
         # every WAITS_CHUNK waits, and at each generation's end, they move to the compact ``waits``.
-        self.wait_start = array("q")
-        self.wait_ns = array("q")
+        # Unsigned: times only grow, so neither is ever negative, and an unsigned array converts
+        # an int directly where a signed one parses it as an argument (several times the cost).
+        self.wait_start = array("Q")
+        self.wait_ns = array("Q")
         self.waits = SchedWaits()
         self.table = spec.table_for(version)
         self.initial_gen = 0

@@ -20,11 +20,12 @@ def decode_all(data: TraceBytes, start: int, end: int) -> list[int] | None:
     if data[end - 1] >= 0x80:
         return None
     out: list[int] = []
-    ap = out.append
+    # out.append, not a bound-method alias: the compiled build appends to a list natively,
+    # and CPython 3.11 specialises the call as well.
     it = iter(data[start:end])
     for b in it:
         if b < 0x80:
-            ap(b)
+            out.append(b)
             continue
         x = b & 0x7F
         shift = 7
@@ -32,7 +33,7 @@ def decode_all(data: TraceBytes, start: int, end: int) -> list[int] | None:
             if b2 < 0x80:
                 if shift == 63 and b2 > 1:
                     return None  # more than 64 bits, as Go's binary.Uvarint rejects
-                ap(x | (b2 << shift))
+                out.append(x | (b2 << shift))
                 break
             x |= (b2 & 0x7F) << shift
             shift += 7
